@@ -1,0 +1,1 @@
+//! Controller-manager: filled by the controller-manager issue. Nothing here yet.

@@ -1,0 +1,1 @@
+//! Node agent: filled by the kubelet issue. Nothing here yet.

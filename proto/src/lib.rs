@@ -1,0 +1,1 @@
+//! Protobuf on the wire (Kubernetes protobuf encoding, CRI client): filled by the kubectl-compatibility and kubelet issues.
