@@ -128,23 +128,173 @@ struct Entry {
 use Subresource::*;
 
 const BUILTIN: &[Entry] = &[
-    Entry { group: "", version: "v1", kind: "Namespace", plural: "namespaces", short_names: &["ns"], namespaced: false, etcd_prefix: "/registry/namespaces", subresources: &[Status], all_category: false },
-    Entry { group: "", version: "v1", kind: "Pod", plural: "pods", short_names: &["po"], namespaced: true, etcd_prefix: "/registry/pods", subresources: &[Status, Binding, Log, Eviction], all_category: true },
-    Entry { group: "", version: "v1", kind: "Service", plural: "services", short_names: &["svc"], namespaced: true, etcd_prefix: "/registry/services/specs", subresources: &[Status], all_category: true },
-    Entry { group: "", version: "v1", kind: "Endpoints", plural: "endpoints", short_names: &["ep"], namespaced: true, etcd_prefix: "/registry/services/endpoints", subresources: &[], all_category: false },
-    Entry { group: "", version: "v1", kind: "Node", plural: "nodes", short_names: &["no"], namespaced: false, etcd_prefix: "/registry/minions", subresources: &[Status], all_category: false },
-    Entry { group: "", version: "v1", kind: "Event", plural: "events", short_names: &["ev"], namespaced: true, etcd_prefix: "/registry/events", subresources: &[], all_category: false },
-    Entry { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", short_names: &["cm"], namespaced: true, etcd_prefix: "/registry/configmaps", subresources: &[], all_category: false },
-    Entry { group: "", version: "v1", kind: "Secret", plural: "secrets", short_names: &[], namespaced: true, etcd_prefix: "/registry/secrets", subresources: &[], all_category: false },
-    Entry { group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", short_names: &["sa"], namespaced: true, etcd_prefix: "/registry/serviceaccounts", subresources: &[], all_category: false },
-    Entry { group: "", version: "v1", kind: "ReplicationController", plural: "replicationcontrollers", short_names: &["rc"], namespaced: true, etcd_prefix: "/registry/controllers", subresources: &[Status, Scale], all_category: true },
-    Entry { group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", short_names: &["rs"], namespaced: true, etcd_prefix: "/registry/replicasets", subresources: &[Status, Scale], all_category: true },
-    Entry { group: "apps", version: "v1", kind: "Deployment", plural: "deployments", short_names: &["deploy"], namespaced: true, etcd_prefix: "/registry/deployments", subresources: &[Status, Scale], all_category: true },
-    Entry { group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", short_names: &[], namespaced: true, etcd_prefix: "/registry/leases", subresources: &[], all_category: false },
-    Entry { group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice", plural: "endpointslices", short_names: &[], namespaced: true, etcd_prefix: "/registry/endpointslices", subresources: &[], all_category: false },
+    Entry {
+        group: "",
+        version: "v1",
+        kind: "Namespace",
+        plural: "namespaces",
+        short_names: &["ns"],
+        namespaced: false,
+        etcd_prefix: "/registry/namespaces",
+        subresources: &[Status],
+        all_category: false,
+    },
+    Entry {
+        group: "",
+        version: "v1",
+        kind: "Pod",
+        plural: "pods",
+        short_names: &["po"],
+        namespaced: true,
+        etcd_prefix: "/registry/pods",
+        subresources: &[Status, Binding, Log, Eviction],
+        all_category: true,
+    },
+    Entry {
+        group: "",
+        version: "v1",
+        kind: "Service",
+        plural: "services",
+        short_names: &["svc"],
+        namespaced: true,
+        etcd_prefix: "/registry/services/specs",
+        subresources: &[Status],
+        all_category: true,
+    },
+    Entry {
+        group: "",
+        version: "v1",
+        kind: "Endpoints",
+        plural: "endpoints",
+        short_names: &["ep"],
+        namespaced: true,
+        etcd_prefix: "/registry/services/endpoints",
+        subresources: &[],
+        all_category: false,
+    },
+    Entry {
+        group: "",
+        version: "v1",
+        kind: "Node",
+        plural: "nodes",
+        short_names: &["no"],
+        namespaced: false,
+        etcd_prefix: "/registry/minions",
+        subresources: &[Status],
+        all_category: false,
+    },
+    Entry {
+        group: "",
+        version: "v1",
+        kind: "Event",
+        plural: "events",
+        short_names: &["ev"],
+        namespaced: true,
+        etcd_prefix: "/registry/events",
+        subresources: &[],
+        all_category: false,
+    },
+    Entry {
+        group: "",
+        version: "v1",
+        kind: "ConfigMap",
+        plural: "configmaps",
+        short_names: &["cm"],
+        namespaced: true,
+        etcd_prefix: "/registry/configmaps",
+        subresources: &[],
+        all_category: false,
+    },
+    Entry {
+        group: "",
+        version: "v1",
+        kind: "Secret",
+        plural: "secrets",
+        short_names: &[],
+        namespaced: true,
+        etcd_prefix: "/registry/secrets",
+        subresources: &[],
+        all_category: false,
+    },
+    Entry {
+        group: "",
+        version: "v1",
+        kind: "ServiceAccount",
+        plural: "serviceaccounts",
+        short_names: &["sa"],
+        namespaced: true,
+        etcd_prefix: "/registry/serviceaccounts",
+        subresources: &[],
+        all_category: false,
+    },
+    Entry {
+        group: "",
+        version: "v1",
+        kind: "ReplicationController",
+        plural: "replicationcontrollers",
+        short_names: &["rc"],
+        namespaced: true,
+        etcd_prefix: "/registry/controllers",
+        subresources: &[Status, Scale],
+        all_category: true,
+    },
+    Entry {
+        group: "apps",
+        version: "v1",
+        kind: "ReplicaSet",
+        plural: "replicasets",
+        short_names: &["rs"],
+        namespaced: true,
+        etcd_prefix: "/registry/replicasets",
+        subresources: &[Status, Scale],
+        all_category: true,
+    },
+    Entry {
+        group: "apps",
+        version: "v1",
+        kind: "Deployment",
+        plural: "deployments",
+        short_names: &["deploy"],
+        namespaced: true,
+        etcd_prefix: "/registry/deployments",
+        subresources: &[Status, Scale],
+        all_category: true,
+    },
+    Entry {
+        group: "coordination.k8s.io",
+        version: "v1",
+        kind: "Lease",
+        plural: "leases",
+        short_names: &[],
+        namespaced: true,
+        etcd_prefix: "/registry/leases",
+        subresources: &[],
+        all_category: false,
+    },
+    Entry {
+        group: "discovery.k8s.io",
+        version: "v1",
+        kind: "EndpointSlice",
+        plural: "endpointslices",
+        short_names: &[],
+        namespaced: true,
+        etcd_prefix: "/registry/endpointslices",
+        subresources: &[],
+        all_category: false,
+    },
     // events.k8s.io/v1 Events share core/v1 Events' storage, as upstream: one object, two
     // representations, converted on the way in and out.
-    Entry { group: "events.k8s.io", version: "v1", kind: "Event", plural: "events", short_names: &["ev"], namespaced: true, etcd_prefix: "/registry/events", subresources: &[], all_category: false },
+    Entry {
+        group: "events.k8s.io",
+        version: "v1",
+        kind: "Event",
+        plural: "events",
+        short_names: &["ev"],
+        namespaced: true,
+        etcd_prefix: "/registry/events",
+        subresources: &[],
+        all_category: false,
+    },
 ];
 
 /// The table of served resources, looked up by URL parts or by kind.
@@ -237,6 +387,7 @@ impl ResourceTable {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -248,7 +399,10 @@ mod tests {
         let nodes = t.lookup("", "v1", "nodes").unwrap();
         assert_eq!(nodes.key(None, "n1"), "/registry/minions/n1");
         let svc = t.lookup("", "v1", "services").unwrap();
-        assert_eq!(svc.key(Some("default"), "k"), "/registry/services/specs/default/k");
+        assert_eq!(
+            svc.key(Some("default"), "k"),
+            "/registry/services/specs/default/k"
+        );
         let rc = t.lookup("", "v1", "replicationcontrollers").unwrap();
         assert_eq!(rc.list_prefix(Some("ns")), "/registry/controllers/ns/");
         assert!(t.lookup("apps", "v1", "deployments").is_some());

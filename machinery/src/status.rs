@@ -119,13 +119,21 @@ impl ApiError {
 
     /// 404 for a URL that names no resource this server serves.
     pub fn path_not_found() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
-            .with_details(StatusDetails::default())
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(StatusDetails::default())
     }
 
     pub fn already_exists(gr: &GroupResource, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{gr} \"{name}\" already exists"))
-            .with_details(Self::named(gr, name))
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{gr} \"{name}\" already exists"),
+        )
+        .with_details(Self::named(gr, name))
     }
 
     /// 409 Conflict on a stale resourceVersion, worded as upstream (kubectl and client-go
@@ -160,15 +168,18 @@ impl ApiError {
                     .join(", ")
             ),
         };
-        Self::new(422, "Invalid", format!("{gk} \"{name}\" is invalid: {summary}")).with_details(
-            StatusDetails {
-                name: name.to_string(),
-                group: gk.group.clone(),
-                kind: gk.kind.clone(),
-                causes: errors.iter().map(FieldError::to_cause).collect(),
-                ..Default::default()
-            },
+        Self::new(
+            422,
+            "Invalid",
+            format!("{gk} \"{name}\" is invalid: {summary}"),
         )
+        .with_details(StatusDetails {
+            name: name.to_string(),
+            group: gk.group.clone(),
+            kind: gk.kind.clone(),
+            causes: errors.iter().map(FieldError::to_cause).collect(),
+            ..Default::default()
+        })
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -199,7 +210,9 @@ impl ApiError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got \"{content_type}\")"),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got \"{content_type}\")"
+            ),
         )
     }
 
@@ -243,8 +256,11 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
         });
+        // Upstream leaves `reason` out when it has none (e.g. a 500 from a patch).
+        if let (false, Some(obj)) = (self.reason.is_empty(), status.as_object_mut()) {
+            obj.insert("reason".into(), json!(self.reason));
+        }
         if let (Some(details), Some(obj)) = (&self.details, status.as_object_mut()) {
             obj.insert("details".into(), details_json(details));
         }

@@ -154,7 +154,9 @@ fn dns1123_label_ok(s: &str) -> bool {
 pub fn dns1123_subdomain_errors(value: &str) -> Vec<String> {
     let mut out = Vec::new();
     if value.len() > DNS1123_SUBDOMAIN_MAX {
-        out.push(format!("must be no more than {DNS1123_SUBDOMAIN_MAX} characters"));
+        out.push(format!(
+            "must be no more than {DNS1123_SUBDOMAIN_MAX} characters"
+        ));
     }
     if !value.split('.').all(dns1123_label_ok) {
         out.push("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_string());
@@ -166,7 +168,9 @@ pub fn dns1123_subdomain_errors(value: &str) -> Vec<String> {
 pub fn dns1123_label_errors(value: &str) -> Vec<String> {
     let mut out = Vec::new();
     if value.len() > DNS1123_LABEL_MAX {
-        out.push(format!("must be no more than {DNS1123_LABEL_MAX} characters"));
+        out.push(format!(
+            "must be no more than {DNS1123_LABEL_MAX} characters"
+        ));
     }
     if !dns1123_label_ok(value) {
         out.push("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')".to_string());
@@ -178,7 +182,9 @@ pub fn dns1123_label_errors(value: &str) -> Vec<String> {
 pub fn dns1035_label_errors(value: &str) -> Vec<String> {
     let mut out = Vec::new();
     if value.len() > DNS1123_LABEL_MAX {
-        out.push(format!("must be no more than {DNS1123_LABEL_MAX} characters"));
+        out.push(format!(
+            "must be no more than {DNS1123_LABEL_MAX} characters"
+        ));
     }
     let b = value.as_bytes();
     let ok = !b.is_empty()
@@ -301,7 +307,10 @@ mod tests {
     #[test]
     fn message_format() {
         let e = FieldError::invalid("metadata.name", Value::from("Bad_Name"), "bad");
-        assert_eq!(e.to_string(), "metadata.name: Invalid value: \"Bad_Name\": bad");
+        assert_eq!(
+            e.to_string(),
+            "metadata.name: Invalid value: \"Bad_Name\": bad"
+        );
         let e = FieldError::required("spec.selector", "");
         assert_eq!(e.to_string(), "spec.selector: Required value");
     }

@@ -1,1 +1,4 @@
 //! End-to-end test helpers.
+
+pub mod apiserver;
+pub mod etcd;

@@ -44,6 +44,13 @@ pub trait Strategy: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// Whether an update must bump `metadata.generation` although nothing outside metadata
+    /// and status changed (upstream's Deployment strategy also counts annotation changes,
+    /// because they are copied to the ReplicaSets).
+    fn bumps_generation(&self, _new: &Value, _old: &Value) -> bool {
+        false
+    }
+
     /// Whether writes to the main resource keep the old status (true for kinds with a status
     /// subresource, as upstream).
     fn status_via_subresource(&self) -> bool {

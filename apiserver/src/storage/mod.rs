@@ -7,10 +7,17 @@
 //! - a list reports the store revision it reflects;
 //! - a watch from revision R delivers every change with revision > R, in revision order,
 //!   or fails with [`StorageError::Compacted`] when R is older than what the store keeps.
+//!   That failure may come from `watch` itself or as the stream's first item (etcd reports
+//!   compaction asynchronously); a stream ends after yielding any error, and callers resume
+//!   by listing again.
+//!
+//! Backends: [`etcd::EtcdStorage`] and [`embedded::EmbeddedStorage`]; the conformance suite is
+//! `tests/tests/storage_conformance.rs`.
 
 use std::pin::Pin;
 
-use bytes::Bytes;
+/// Re-exported so users of the trait need no `bytes` dependency of their own.
+pub use bytes::Bytes;
 use futures::Stream;
 
 pub mod embedded;
@@ -54,11 +61,12 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<WatchEvent, StorageError
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListOptions {
-    /// List as of this revision; `None` = the latest (a consistent read).
+    /// List as of this revision; `None` (or a value <= 0, as in etcd) = the latest (a
+    /// consistent read).
     pub revision: Option<Revision>,
     /// Only keys strictly greater than this (continue tokens resume after the last key).
     pub start_after: Option<String>,
-    /// At most this many items; `None` = all.
+    /// At most this many items; `None` (or `Some(0)`, as in etcd and Kubernetes) = all.
     pub limit: Option<usize>,
 }
 
@@ -85,7 +93,8 @@ pub enum StorageError {
         key: String,
         current: Option<Box<KeyValue>>,
     },
-    /// The requested revision is older than the oldest one the store keeps.
+    /// The requested revision is older than the oldest one the store keeps. Lists at
+    /// `compacted` and watches from it work.
     #[error("required revision {requested} has been compacted (oldest available {compacted})")]
     Compacted {
         requested: Revision,

@@ -1,0 +1,239 @@
+//! Content negotiation and body decoding: JSON (the default, also for a missing
+//! Content-Type, which the Python client sends), YAML, and clear refusals for what is not
+//! served yet.
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use machinery::ApiError;
+use serde_json::Value;
+
+/// kube-apiserver's limit on request bodies (3 MiB).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Json,
+    Yaml,
+}
+
+/// Picks the response encoding from Accept. JSON unless YAML is asked for first; 406 when
+/// the client accepts neither (e.g. protobuf only).
+pub fn negotiate(headers: &HeaderMap) -> Result<Encoding, ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(Encoding::Json);
+    };
+    if accept.trim().is_empty() {
+        return Ok(Encoding::Json);
+    }
+    for part in accept.split(',') {
+        let media = part.split(';').next().unwrap_or("").trim();
+        match media {
+            "application/json" | "*/*" | "application/*" | "" => return Ok(Encoding::Json),
+            "application/yaml" => return Ok(Encoding::Yaml),
+            _ => {}
+        }
+    }
+    Err(ApiError::not_acceptable(format!(
+        "only the following media types are accepted: application/json, application/yaml (asked for {accept})"
+    )))
+}
+
+/// The media type of the request body, without parameters; `None` when absent.
+pub fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| {
+            s.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|s| !s.is_empty())
+}
+
+/// Reads the body, refusing anything over the limit with 413.
+pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::request_entity_too_large(format!(
+            "Request entity too large: limit is {MAX_BODY_BYTES}"
+        ))
+    };
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse::<usize>().ok())
+    {
+        if len > MAX_BODY_BYTES {
+            return Err(too_large());
+        }
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let text = e.to_string();
+            if text.contains("length limit") {
+                too_large()
+            } else {
+                ApiError::bad_request(format!("error reading request body: {text}"))
+            }
+        })
+}
+
+/// Decodes a create/update body as a JSON object.
+pub fn decode_object(content_type: Option<&str>, bytes: &[u8]) -> Result<Value, ApiError> {
+    let value = match content_type {
+        None | Some("application/json") | Some("text/plain") => decode_json(bytes)?,
+        Some("application/yaml") | Some("application/x-yaml") | Some("text/yaml") => {
+            decode_yaml(bytes)?
+        }
+        Some("application/vnd.kubernetes.protobuf") => {
+            return Err(ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                "protobuf request bodies are not supported by this server yet; send application/json",
+            ));
+        }
+        Some(other) => return Err(ApiError::unsupported_media_type(other)),
+    };
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object (an API object)",
+        ));
+    }
+    Ok(value)
+}
+
+pub fn decode_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("the request body is empty"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!("couldn't decode the request body as JSON: {e}"))
+    })
+}
+
+pub fn decode_yaml(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request("the request body is empty"));
+    }
+    serde_yaml::from_slice::<Value>(bytes).map_err(|e| {
+        ApiError::bad_request(format!("couldn't decode the request body as YAML: {e}"))
+    })
+}
+
+/// A JSON (or YAML) response with the given status.
+pub fn respond(status: StatusCode, encoding: Encoding, value: &Value) -> Response {
+    match encoding {
+        Encoding::Json => match serde_json::to_vec(value) {
+            Ok(bytes) => raw_json(status, Bytes::from(bytes)),
+            Err(e) => error_response(&ApiError::internal(format!("cannot encode response: {e}"))),
+        },
+        Encoding::Yaml => match serde_yaml::to_string(value) {
+            Ok(text) => (
+                status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/yaml"),
+                )],
+                text,
+            )
+                .into_response(),
+            Err(e) => error_response(&ApiError::internal(format!("cannot encode response: {e}"))),
+        },
+    }
+}
+
+pub fn raw_json(status: StatusCode, bytes: Bytes) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+pub fn error_response(err: &ApiError) -> Response {
+    let status = StatusCode::from_u16(err.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = match serde_json::to_vec(&err.to_status()) {
+        Ok(b) => raw_json(status, Bytes::from(b)),
+        Err(_) => (status, err.message.clone()).into_response(),
+    };
+    if let Some(secs) = err.details.as_ref().and_then(|d| d.retry_after_seconds) {
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    resp
+}
+
+/// Adds `Warning: 299 - "..."` headers (fieldValidation=Warn).
+pub fn add_warnings(resp: &mut Response, warnings: &[String]) {
+    for w in warnings {
+        let escaped = w.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{escaped}\"")) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_lists() {
+        let mut h = HeaderMap::new();
+        assert_eq!(negotiate(&h).unwrap(), Encoding::Json);
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/vnd.kubernetes.protobuf,application/json"),
+        );
+        assert_eq!(negotiate(&h).unwrap(), Encoding::Json);
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+            ),
+        );
+        assert_eq!(negotiate(&h).unwrap(), Encoding::Json);
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/yaml"));
+        assert_eq!(negotiate(&h).unwrap(), Encoding::Yaml);
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/vnd.kubernetes.protobuf"),
+        );
+        assert_eq!(negotiate(&h).unwrap_err().code, 406);
+    }
+
+    #[test]
+    fn bodies() {
+        assert!(decode_object(None, b"{\"a\":1}").is_ok());
+        assert_eq!(decode_object(None, b"{bad").unwrap_err().code, 400);
+        assert_eq!(decode_object(None, b"[1]").unwrap_err().code, 400);
+        assert_eq!(
+            decode_object(Some("application/yaml"), b"a: [")
+                .unwrap_err()
+                .code,
+            400
+        );
+        assert!(decode_object(Some("application/yaml"), b"kind: Pod\n").is_ok());
+        assert_eq!(
+            decode_object(Some("application/vnd.kubernetes.protobuf"), b"k8s\0")
+                .unwrap_err()
+                .code,
+            415
+        );
+        assert_eq!(
+            decode_object(Some("image/png"), b"x").unwrap_err().code,
+            415
+        );
+    }
+}

@@ -1,0 +1,538 @@
+//! The watch cache: every object of every resource in memory, fed by ONE storage watch on
+//! `/registry/`, so that LIST with resourceVersion=0, consistent LISTs once caught up, LISTs at
+//! a recent exact revision (continue tokens) and every WATCH are served without touching
+//! storage. Each change is parsed and serialized once; the same bytes go to every watcher.
+//!
+//! Consistency: the dispatcher applies an event to its resource's cache under that cache's
+//! write lock (and sends it to the cache's watchers while holding it), and only then
+//! publishes the new global revision. A reader that holds a cache's read lock and reads the
+//! global revision therefore sees every event of that resource up to that revision, and
+//! nothing beyond it: snapshots and watch starts are gap-free.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::Value;
+use tokio::sync::{broadcast, watch};
+
+use crate::storage::{KeyValue, ListOptions, Revision, Storage, StorageError, WatchEvent};
+
+/// How many events each resource keeps for watches that start from an older revision.
+const HISTORY_CAPACITY: usize = 20_000;
+/// How many events a watcher may fall behind before it is closed (it then re-watches).
+const WATCHER_CHANNEL: usize = 16_384;
+/// Page size of the startup list.
+const RELIST_PAGE: usize = 5_000;
+
+/// One object as stored, with its resourceVersion filled in and its JSON ready to send.
+#[derive(Debug)]
+pub struct CachedObject {
+    pub key: String,
+    pub revision: Revision,
+    pub object: Value,
+    pub json: Bytes,
+}
+
+impl CachedObject {
+    /// Builds a cached object from a stored value, injecting `resourceVersion`.
+    pub fn from_stored(key: &str, value: &[u8], revision: Revision) -> Result<Self, String> {
+        let mut object: Value = serde_json::from_slice(value)
+            .map_err(|e| format!("stored value at {key} is not JSON: {e}"))?;
+        set_resource_version(&mut object, revision);
+        Self::from_object(key, object, revision)
+    }
+
+    pub fn from_object(key: &str, object: Value, revision: Revision) -> Result<Self, String> {
+        let json = serde_json::to_vec(&object)
+            .map_err(|e| format!("cannot serialize object at {key}: {e}"))?;
+        Ok(Self {
+            key: key.to_string(),
+            revision,
+            object,
+            json: Bytes::from(json),
+        })
+    }
+
+    /// A copy of this object claiming a later resourceVersion (deletes and objects leaving a
+    /// selector carry the revision of the change, as upstream).
+    fn at_revision(&self, revision: Revision) -> Result<Self, String> {
+        let mut object = self.object.clone();
+        set_resource_version(&mut object, revision);
+        Self::from_object(&self.key, object, revision)
+    }
+}
+
+pub fn set_resource_version(object: &mut Value, revision: Revision) {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert(
+            "resourceVersion".into(),
+            Value::String(revision.to_string()),
+        );
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "ADDED",
+            Self::Modified => "MODIFIED",
+            Self::Deleted => "DELETED",
+        }
+    }
+}
+
+/// A change to one object. For `Deleted`, `object` is the last state with the delete's
+/// revision.
+#[derive(Debug)]
+pub struct CacheEvent {
+    pub event_type: EventType,
+    pub revision: Revision,
+    pub object: Arc<CachedObject>,
+    pub prev: Option<Arc<CachedObject>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// The revision is older than the history kept: 410 Expired.
+    #[error("too old resource version: {requested} ({oldest})")]
+    TooOld {
+        requested: Revision,
+        oldest: Revision,
+    },
+    /// The cache did not reach the revision in time.
+    #[error("Too large resource version: {requested}, current: {current}")]
+    TooLarge {
+        requested: Revision,
+        current: Revision,
+    },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+struct Inner {
+    objects: BTreeMap<String, Arc<CachedObject>>,
+    history: VecDeque<Arc<CacheEvent>>,
+    /// Every event with a revision above this is in `history`.
+    history_start: Revision,
+}
+
+/// The cache of one storage prefix (one resource).
+pub struct WatchCache {
+    prefix: String,
+    inner: RwLock<Inner>,
+    tx: broadcast::Sender<Arc<CacheEvent>>,
+    revision: watch::Receiver<Revision>,
+}
+
+/// What a watcher starts from: the events to replay, then the live channel.
+pub struct WatchStart {
+    pub initial: Vec<Arc<CacheEvent>>,
+    pub initial_objects: Vec<Arc<CachedObject>>,
+    pub revision: Revision,
+    pub live: broadcast::Receiver<Arc<CacheEvent>>,
+}
+
+impl WatchCache {
+    fn new(prefix: String, revision: watch::Receiver<Revision>, start: Revision) -> Self {
+        let (tx, _) = broadcast::channel(WATCHER_CHANNEL);
+        Self {
+            prefix,
+            inner: RwLock::new(Inner {
+                objects: BTreeMap::new(),
+                history: VecDeque::new(),
+                history_start: start,
+            }),
+            tx,
+            revision,
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        // A poisoned lock means a panic elsewhere; the data is still consistent because
+        // every mutation is completed before any call that could panic.
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current objects under `prefix` (a sub-prefix of this cache's) and the revision
+    /// they reflect.
+    pub fn snapshot(&self, prefix: &str) -> (Vec<Arc<CachedObject>>, Revision) {
+        let inner = self.read();
+        let revision = *self.revision.borrow();
+        let items = range(&inner.objects, prefix)
+            .map(|(_, v)| v.clone())
+            .collect();
+        (items, revision)
+    }
+
+    /// The objects under `prefix` as they were at `at`, reconstructed by undoing the events
+    /// after it. Fails with TooOld when the history does not reach back that far.
+    pub fn snapshot_at(
+        &self,
+        prefix: &str,
+        at: Revision,
+    ) -> Result<Vec<Arc<CachedObject>>, CacheError> {
+        let inner = self.read();
+        let current = *self.revision.borrow();
+        if at > current {
+            return Err(CacheError::TooLarge {
+                requested: at,
+                current,
+            });
+        }
+        if at < inner.history_start {
+            return Err(CacheError::TooOld {
+                requested: at,
+                oldest: inner.history_start,
+            });
+        }
+        let mut objects: BTreeMap<String, Arc<CachedObject>> = range(&inner.objects, prefix)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for ev in inner.history.iter().rev() {
+            if ev.revision <= at {
+                break;
+            }
+            if !ev.object.key.starts_with(prefix) {
+                continue;
+            }
+            match (&ev.event_type, &ev.prev) {
+                (EventType::Added, _) => {
+                    objects.remove(&ev.object.key);
+                }
+                (_, Some(prev)) => {
+                    objects.insert(prev.key.clone(), prev.clone());
+                }
+                (_, None) => {
+                    objects.remove(&ev.object.key);
+                }
+            }
+        }
+        Ok(objects.into_values().collect())
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<CachedObject>> {
+        self.read().objects.get(key).cloned()
+    }
+
+    /// Starts a watch. `from = None`: the current objects (as synthetic ADDED events) then
+    /// live changes; `Some(r)`: every change after `r`, then live.
+    pub fn start_watch(&self, from: Option<Revision>) -> Result<WatchStart, CacheError> {
+        let inner = self.read();
+        let revision = *self.revision.borrow();
+        let live = self.tx.subscribe();
+        match from {
+            None => Ok(WatchStart {
+                initial: Vec::new(),
+                initial_objects: inner.objects.values().cloned().collect(),
+                revision,
+                live,
+            }),
+            Some(r) => {
+                if r < inner.history_start {
+                    return Err(CacheError::TooOld {
+                        requested: r,
+                        oldest: inner.history_start,
+                    });
+                }
+                let initial = inner
+                    .history
+                    .iter()
+                    .filter(|e| e.revision > r)
+                    .cloned()
+                    .collect();
+                Ok(WatchStart {
+                    initial,
+                    initial_objects: Vec::new(),
+                    revision,
+                    live,
+                })
+            }
+        }
+    }
+
+    fn apply(&self, event: &WatchEvent) {
+        let mut inner = self.write();
+        let cache_event = match event {
+            WatchEvent::Put(kv) => {
+                let object = match CachedObject::from_stored(&kv.key, &kv.value, kv.mod_revision) {
+                    Ok(o) => Arc::new(o),
+                    Err(e) => {
+                        tracing::error!(key = %kv.key, error = %e, "skipping undecodable stored object");
+                        return;
+                    }
+                };
+                let prev = inner.objects.insert(kv.key.clone(), object.clone());
+                CacheEvent {
+                    event_type: if prev.is_some() {
+                        EventType::Modified
+                    } else {
+                        EventType::Added
+                    },
+                    revision: kv.mod_revision,
+                    object,
+                    prev,
+                }
+            }
+            WatchEvent::Delete { key, revision } => {
+                let Some(prev) = inner.objects.remove(key) else {
+                    return;
+                };
+                let object = match prev.at_revision(*revision) {
+                    Ok(o) => Arc::new(o),
+                    Err(e) => {
+                        tracing::error!(key = %key, error = %e, "cannot build delete event");
+                        return;
+                    }
+                };
+                CacheEvent {
+                    event_type: EventType::Deleted,
+                    revision: *revision,
+                    object,
+                    prev: Some(prev),
+                }
+            }
+            WatchEvent::Progress { .. } => return,
+        };
+        let cache_event = Arc::new(cache_event);
+        inner.history.push_back(cache_event.clone());
+        while inner.history.len() > HISTORY_CAPACITY {
+            if let Some(old) = inner.history.pop_front() {
+                inner.history_start = old.revision;
+            }
+        }
+        // No receivers is fine: nobody watches this resource right now.
+        let _ = self.tx.send(cache_event);
+    }
+
+    /// After a relist: bring the cache to `items` (all keys under the prefix at `revision`),
+    /// emitting the differences as events at `revision`.
+    fn replace(&self, items: &[KeyValue], revision: Revision) {
+        let current: HashMap<String, Revision> = self
+            .read()
+            .objects
+            .iter()
+            .map(|(k, v)| (k.clone(), v.revision))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for kv in items {
+            seen.insert(kv.key.as_str());
+            if current.get(&kv.key) != Some(&kv.mod_revision) {
+                self.apply(&WatchEvent::Put(kv.clone()));
+            }
+        }
+        for key in current.keys() {
+            if !seen.contains(key.as_str()) {
+                self.apply(&WatchEvent::Delete {
+                    key: key.clone(),
+                    revision,
+                });
+            }
+        }
+    }
+}
+
+fn range<'a>(
+    map: &'a BTreeMap<String, Arc<CachedObject>>,
+    prefix: &'a str,
+) -> impl Iterator<Item = (&'a String, &'a Arc<CachedObject>)> + 'a {
+    map.range(prefix.to_string()..)
+        .take_while(move |(k, _)| k.starts_with(prefix))
+}
+
+/// All resources' caches and the one storage watch that feeds them.
+pub struct CacheSet {
+    storage: Arc<dyn Storage>,
+    root: String,
+    caches: RwLock<Vec<Arc<WatchCache>>>,
+    revision_tx: watch::Sender<Revision>,
+    revision_rx: watch::Receiver<Revision>,
+    ready_tx: watch::Sender<bool>,
+}
+
+impl CacheSet {
+    /// Creates the set for the given resource prefixes (each ends in `/`) under `root`
+    /// (`/registry/`). Call [`CacheSet::run`] to fill and follow it.
+    pub fn new(storage: Arc<dyn Storage>, root: &str, prefixes: &[String]) -> Arc<Self> {
+        let (revision_tx, revision_rx) = watch::channel(0);
+        let (ready_tx, _) = watch::channel(false);
+        let mut caches: Vec<Arc<WatchCache>> = Vec::new();
+        for p in prefixes {
+            if !caches.iter().any(|c| &c.prefix == p) {
+                caches.push(Arc::new(WatchCache::new(p.clone(), revision_rx.clone(), 0)));
+            }
+        }
+        // Longest prefix first, so routing picks the most specific cache.
+        caches.sort_by_key(|c| std::cmp::Reverse(c.prefix.len()));
+        Arc::new(Self {
+            storage,
+            root: root.to_string(),
+            caches: RwLock::new(caches),
+            revision_tx,
+            revision_rx,
+            ready_tx,
+        })
+    }
+
+    pub fn cache_for(&self, prefix: &str) -> Option<Arc<WatchCache>> {
+        self.caches
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|c| prefix.starts_with(&c.prefix))
+            .cloned()
+    }
+
+    /// The revision everything in the caches reflects.
+    pub fn revision(&self) -> Revision {
+        *self.revision_rx.borrow()
+    }
+
+    pub fn subscribe_revision(&self) -> watch::Receiver<Revision> {
+        self.revision_rx.clone()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        *self.ready_tx.borrow()
+    }
+
+    pub async fn wait_ready(&self) {
+        let mut rx = self.ready_tx.subscribe();
+        // The sender lives as long as self; an error can only mean shutdown.
+        let _ = rx.wait_for(|r| *r).await;
+    }
+
+    /// Waits until the caches reflect at least `revision`, up to `timeout`.
+    pub async fn wait_for_revision(
+        &self,
+        revision: Revision,
+        timeout: Duration,
+    ) -> Result<(), CacheError> {
+        let mut rx = self.revision_rx.clone();
+        match tokio::time::timeout(timeout, rx.wait_for(|r| *r >= revision)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(CacheError::TooLarge {
+                requested: revision,
+                current: self.revision(),
+            }),
+        }
+    }
+
+    fn route(&self, key: &str) -> Option<Arc<WatchCache>> {
+        self.cache_for(key)
+    }
+
+    fn publish(&self, revision: Revision) {
+        self.revision_tx.send_if_modified(|r| {
+            if revision > *r {
+                *r = revision;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Lists everything under the root (paged, at one revision) and brings every cache to it.
+    async fn relist(&self) -> Result<Revision, StorageError> {
+        let mut all: Vec<KeyValue> = Vec::new();
+        let mut opts = ListOptions {
+            revision: None,
+            start_after: None,
+            limit: Some(RELIST_PAGE),
+        };
+        let revision = loop {
+            let page = self.storage.list(&self.root, opts.clone()).await?;
+            let rev = page.revision;
+            let last = page.items.last().map(|kv| kv.key.clone());
+            all.extend(page.items);
+            match (page.remaining, last) {
+                (r, Some(last)) if r > 0 => {
+                    opts.revision = Some(rev);
+                    opts.start_after = Some(last);
+                }
+                _ => break rev,
+            }
+        };
+        let caches = self
+            .caches
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for cache in caches {
+            let items: Vec<KeyValue> = all
+                .iter()
+                .filter(|kv| self.route(&kv.key).is_some_and(|c| Arc::ptr_eq(&c, &cache)))
+                .cloned()
+                .collect();
+            cache.replace(&items, revision);
+        }
+        self.publish(revision);
+        Ok(revision)
+    }
+
+    /// Fills the caches and follows the storage until the task is dropped. Storage errors
+    /// (compaction, a lost connection) lead to a relist with back-off, never a stop.
+    pub async fn run(self: Arc<Self>) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let revision = match self.relist().await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "watch cache relist failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            self.ready_tx.send_replace(true);
+            let mut stream = match self.storage.watch(&self.root, revision).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "watch cache watch failed; relisting");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(100);
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(event) => {
+                        let rev = event.revision();
+                        let key = match &event {
+                            WatchEvent::Put(kv) => Some(kv.key.as_str()),
+                            WatchEvent::Delete { key, .. } => Some(key.as_str()),
+                            WatchEvent::Progress { .. } => None,
+                        };
+                        if let Some(cache) = key.and_then(|k| self.route(k)) {
+                            cache.apply(&event);
+                        }
+                        self.publish(rev);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "storage watch ended; relisting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
