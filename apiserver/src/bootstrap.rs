@@ -37,8 +37,14 @@ async fn create_if_absent(
     let info = state
         .registry
         .table
-        .lookup(group, if group.is_empty() { "v1" } else { "v1" }, plural)
+        .lookup(group, "v1", plural)
         .ok_or_else(|| ApiError::internal(format!("resource {plural} is not served")))?;
+    // Look first: creating a Service that exists would trip over its own cluster IP.
+    match state.registry.get(&info, namespace, meta::name(&obj)).await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.code == 404 => {}
+        Err(e) => return Err(e),
+    }
     match state
         .registry
         .create(&info, namespace, obj, &internal_opts())

@@ -285,7 +285,7 @@ impl ApiServer {
             {
                 bail!(
                     "the API server exited with {status} before it was ready; last log lines:\n{}",
-                    self.log_tail(15)
+                    self.log_tail(40)
                 );
             }
             if let Ok(text) = std::fs::read_to_string(&self.kubeconfig)
@@ -296,7 +296,7 @@ impl ApiServer {
             if Instant::now() > deadline {
                 bail!(
                     "the API server wrote no kubeconfig within {START_TIMEOUT:?}; last log lines:\n{}",
-                    self.log_tail(15)
+                    self.log_tail(40)
                 );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -805,408 +805,246 @@ async fn not_found_and_already_exists(c: Cluster) {
 // ---------------------------------------------------------------------------------------------
 // Bad input: the right Status, never a dropped connection
 
+/// Collects failed expectations, so that one run reports every wrong answer, not only the
+/// first; `finish` fails the test if there was any.
+#[derive(Default)]
+struct Soft(Vec<String>);
+
+impl Soft {
+    fn check(&mut self, ok: bool, what: impl FnOnce() -> String) {
+        if !ok {
+            self.0.push(what());
+        }
+    }
+
+    /// Expects a `Status` answer with `code` and `reason`; returns it if so.
+    fn status(&mut self, what: &str, r: &RawResponse, code: u16, reason: &str) -> Option<Value> {
+        let body = r.json().ok();
+        let ok = r.status.as_u16() == code
+            && r.content_type.starts_with("application/json")
+            && body.as_ref().is_some_and(|s| {
+                s["kind"] == "Status"
+                    && s["apiVersion"] == "v1"
+                    && s["status"] == "Failure"
+                    && s["code"] == code
+                    && s["reason"] == reason
+            });
+        if ok {
+            body
+        } else {
+            self.0.push(format!(
+                "{what}: want {code} {reason}, got {} ({:?}): {}",
+                r.status,
+                r.content_type,
+                short(&r.text())
+            ));
+            None
+        }
+    }
+
+    /// Expects `code` (any body).
+    fn code(&mut self, what: &str, r: &RawResponse, code: u16) -> Option<Value> {
+        if r.status.as_u16() == code {
+            r.json().ok()
+        } else {
+            self.0.push(format!("{what}: want {code}, got {}: {}", r.status, short(&r.text())));
+            None
+        }
+    }
+
+    fn finish(self) {
+        if !self.0.is_empty() {
+            panic!("{} wrong answer(s):\n- {}", self.0.len(), self.0.join("\n- "));
+        }
+    }
+}
+
+fn short(s: &str) -> &str {
+    let mut end = s.len().min(600);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn deployment_json(name: &str, spec_extra: Value) -> String {
+    let mut spec = json!({
+        "selector": {"matchLabels": {"a": "b"}},
+        "template": {"metadata": {"labels": {"a": "b"}},
+                     "spec": {"containers": [{"name": "c", "image": "i"}]}},
+    });
+    for (k, v) in spec_extra.as_object().unwrap() {
+        spec[k] = v.clone();
+    }
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": spec})
+        .to_string()
+}
+
 async fn bad_requests_get_status_codes(c: Cluster) {
     let client = c.client().await;
+    let mut s = Soft::default();
     let cms = "/api/v1/namespaces/default/configmaps";
+    let deps = "/apis/apps/v1/namespaces/default/deployments";
+    let json_ct = Some("application/json");
+    let get = |path: String| {
+        let client = client.clone();
+        async move { raw(&client, Method::GET, &path, None, Vec::new()).await }
+    };
 
-    // Malformed JSON.
-    let r = raw(
-        &client,
-        Method::POST,
-        cms,
-        Some("application/json"),
-        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"#,
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
+    let r = raw(&client, Method::POST, cms, json_ct, r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"#).await;
+    s.status("malformed JSON", &r, 400, "BadRequest");
 
-    // A YAML body works.
-    let r = raw(
-        &client,
-        Method::POST,
-        cms,
-        Some("application/yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: \"1\"\n",
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let created = r.json().unwrap();
-    assert_eq!(created["data"]["a"], "1", "{created}");
-    assert!(
-        r.content_type.starts_with("application/json"),
-        "{}",
-        r.content_type
-    );
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: \"1\"\n";
+    let r = raw(&client, Method::POST, cms, Some("application/yaml"), yaml).await;
+    if let Some(created) = s.code("YAML body", &r, 201) {
+        s.check(created["data"]["a"] == "1", || format!("YAML body stored as {created}"));
+        s.check(r.content_type.starts_with("application/json"), || {
+            format!("a YAML create answers in {:?}", r.content_type)
+        });
+    }
 
-    // No Content-Type means JSON (the Python client creates so).
-    let r = raw(
-        &client,
-        Method::POST,
-        cms,
-        None,
-        configmap_json("default", "no-ct", json!({})),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = raw(&client, Method::POST, cms, None, configmap_json("default", "no-ct", json!({}))).await;
+    s.code("JSON body without Content-Type", &r, 201);
 
-    // An unsupported media type.
     let r = raw(&client, Method::POST, cms, Some("text/plain"), "hello").await;
-    assert_status(&r, 415, "UnsupportedMediaType");
+    s.status("Content-Type text/plain", &r, 415, "UnsupportedMediaType");
 
-    // The wrong kind for the URL.
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}});
-    let r = raw(
-        &client,
-        Method::POST,
-        cms,
-        Some("application/json"),
-        secret.to_string(),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
-    let wrong_group =
-        json!({"apiVersion": "apps/v1", "kind": "ConfigMap", "metadata": {"name": "s"}});
-    let r = raw(
-        &client,
-        Method::POST,
-        cms,
-        Some("application/json"),
-        wrong_group.to_string(),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
+    let r = raw(&client, Method::POST, cms, json_ct, secret.to_string()).await;
+    s.status("a Secret POSTed to configmaps", &r, 400, "BadRequest");
+    let wrong_group = json!({"apiVersion": "apps/v1", "kind": "ConfigMap", "metadata": {"name": "s"}});
+    let r = raw(&client, Method::POST, cms, json_ct, wrong_group.to_string()).await;
+    s.status("apiVersion apps/v1 POSTed to /api/v1 configmaps", &r, 400, "BadRequest");
 
-    // An unknown field under Strict validation; Ignore accepts it.
     let unknown = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "strict"}, "dataa": {"a": "b"}});
-    let r = raw(
-        &client,
-        Method::POST,
-        &format!("{cms}?fieldValidation=Strict"),
-        Some("application/json"),
-        unknown.to_string(),
-    )
-    .await;
-    let status = assert_status(&r, 400, "BadRequest");
-    let msg = status["message"].as_str().unwrap();
-    assert!(
-        msg.contains(r#"strict decoding error: unknown field "dataa""#),
-        "{msg}"
-    );
-    let r = raw(
-        &client,
-        Method::POST,
-        &format!("{cms}?fieldValidation=Ignore"),
-        Some("application/json"),
-        unknown.to_string(),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    assert!(
-        r.json().unwrap().get("dataa").is_none(),
-        "unknown field stored"
-    );
-    // A nested unknown field names its path.
-    let nested = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-        "spec": {"foo": 1, "selector": {"matchLabels": {"a": "b"}},
-                 "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
-    let r = raw(
-        &client,
-        Method::POST,
-        "/apis/apps/v1/namespaces/default/deployments?fieldValidation=Strict",
-        Some("application/json"),
-        nested.to_string(),
-    )
-    .await;
-    let status = assert_status(&r, 400, "BadRequest");
-    assert!(
-        status["message"]
-            .as_str()
-            .unwrap()
-            .contains(r#"unknown field "spec.foo""#),
-        "{status}"
-    );
+    let r = raw(&client, Method::POST, &format!("{cms}?fieldValidation=Strict"), json_ct, unknown.to_string()).await;
+    if let Some(st) = s.status("unknown field, fieldValidation=Strict", &r, 400, "BadRequest") {
+        let msg = st["message"].as_str().unwrap_or_default();
+        s.check(msg.contains(r#"strict decoding error: unknown field "dataa""#), || {
+            format!("strict decoding message: {msg}")
+        });
+    }
+    let r = raw(&client, Method::POST, &format!("{cms}?fieldValidation=Ignore"), json_ct, unknown.to_string()).await;
+    if let Some(obj) = s.code("unknown field, fieldValidation=Ignore", &r, 201) {
+        s.check(obj.get("dataa").is_none(), || format!("unknown field stored: {obj}"));
+    }
+    let r = raw(&client, Method::POST, &format!("{deps}?fieldValidation=Strict"), json_ct, deployment_json("d", json!({"foo": 1}))).await;
+    if let Some(st) = s.status("nested unknown field, Strict", &r, 400, "BadRequest") {
+        let msg = st["message"].as_str().unwrap_or_default();
+        s.check(msg.contains(r#"unknown field "spec.foo""#), || format!("nested strict message: {msg}"));
+    }
+    let r = raw(&client, Method::POST, &format!("{cms}?fieldValidation=Bogus"), json_ct, configmap_json("default", "fv", json!({}))).await;
+    s.status("fieldValidation=Bogus", &r, 400, "BadRequest");
 
-    // An invalid name: 422 with the field.
-    let r = raw(
-        &client,
-        Method::POST,
-        cms,
-        Some("application/json"),
-        configmap_json("default", "Bad_Name", json!({})),
-    )
-    .await;
-    let status = assert_status(&r, 422, "Invalid");
-    assert_eq!(
-        status["details"]["causes"][0]["field"], "metadata.name",
-        "{status}"
-    );
-    assert_eq!(status["details"]["name"], "Bad_Name", "{status}");
-    assert_eq!(status["details"]["kind"], "ConfigMap", "{status}");
-    // ... which kubectl prints in its own way.
-    let bad = c.write(
-        "bad.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n",
-    );
-    let out = c
-        .kubectl(&["create", "--validate=false", "-f", bad.to_str().unwrap()])
-        .await;
+    let r = raw(&client, Method::POST, cms, json_ct, configmap_json("default", "Bad_Name", json!({}))).await;
+    if let Some(st) = s.status("name Bad_Name", &r, 422, "Invalid") {
+        s.check(st["details"]["causes"][0]["field"] == "metadata.name", || format!("Bad_Name causes: {st}"));
+        s.check(st["details"]["name"] == "Bad_Name", || format!("Bad_Name details.name: {st}"));
+        s.check(st["details"]["kind"] == "ConfigMap", || format!("Bad_Name details.kind: {st}"));
+    }
+    let bad = c.write("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n");
+    let out = c.kubectl(&["create", "--validate=false", "-f", bad.to_str().unwrap()]).await;
     let err = stderr(&out);
-    assert!(
-        err.contains(
-            r#"The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name""#
-        ),
-        "{err}"
+    s.check(
+        err.contains(r#"The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name""#),
+        || format!("kubectl create Bad_Name printed: {err}"),
     );
-    // An invalid Deployment field.
-    let neg = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "neg"},
-        "spec": {"replicas": -1, "selector": {"matchLabels": {"a": "b"}},
-                 "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}});
-    let r = raw(
-        &client,
-        Method::POST,
-        "/apis/apps/v1/namespaces/default/deployments",
-        Some("application/json"),
-        neg.to_string(),
-    )
-    .await;
-    let status = assert_status(&r, 422, "Invalid");
-    let fields: Vec<&str> = status["details"]["causes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|c| c["field"].as_str())
-        .collect();
-    assert!(fields.contains(&"spec.replicas"), "{status}");
+    let r = raw(&client, Method::POST, deps, json_ct, deployment_json("neg", json!({"replicas": -1}))).await;
+    if let Some(st) = s.status("replicas -1", &r, 422, "Invalid") {
+        let fields: Vec<&str> = st["details"]["causes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|c| c["field"].as_str()).collect())
+            .unwrap_or_default();
+        s.check(fields.contains(&"spec.replicas"), || format!("replicas -1 causes: {st}"));
+    }
+    let r = raw(&client, Method::POST, deps, json_ct, deployment_json("nomatch", json!({"selector": {"matchLabels": {"x": "y"}}}))).await;
+    s.status("selector not matching the template labels", &r, 422, "Invalid");
 
-    // A body over 3 MiB: 413, answered, not a reset.
+    // A body over 3 MiB: 413, answered (not a reset), and the server keeps serving.
     let big = "x".repeat(3 * 1024 * 1024 + 1024);
-    let r = raw(
-        &client,
-        Method::POST,
-        cms,
-        Some("application/json"),
-        configmap_json("default", "big", json!({ "big": big })),
-    )
-    .await;
-    assert_status(&r, 413, "RequestEntityTooLarge");
-    // The server still serves this connection's client afterwards.
-    let r = raw(&client, Method::GET, cms, None, Vec::new()).await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert!(!names(&r.json().unwrap()).contains(&"big".to_string()));
+    match send(&client, request(Method::POST, cms, json_ct, configmap_json("default", "big", json!({ "big": big }))).unwrap()).await {
+        Ok(r) => {
+            s.status("body over 3 MiB", &r, 413, "RequestEntityTooLarge");
+        }
+        Err(e) => s.check(false, || format!("body over 3 MiB: no answer: {e:#}")),
+    }
+    let r = get(cms.to_string()).await;
+    if let Some(list) = s.code("list after the big body", &r, 200) {
+        s.check(!names(&list).contains(&"big".to_string()), || "the 3 MiB object was stored".into());
+    }
 
-    // A bad label selector, a bad field selector.
-    let r = raw(
-        &client,
-        Method::GET,
-        &format!("{cms}?labelSelector=a%20in%20(b"),
-        None,
-        Vec::new(),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
-    let r = raw(
-        &client,
-        Method::GET,
-        &format!("{cms}?labelSelector=%3Db"),
-        None,
-        Vec::new(),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
-    let r = raw(
-        &client,
-        Method::GET,
-        &format!("{cms}?fieldSelector=spec.nope%3Dx"),
-        None,
-        Vec::new(),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
+    for (what, query) in [
+        ("labelSelector a in (b", "labelSelector=a%20in%20(b"),
+        ("labelSelector =b", "labelSelector=%3Db"),
+        ("fieldSelector spec.nope=x", "fieldSelector=spec.nope%3Dx"),
+        ("resourceVersion=abc", "resourceVersion=abc"),
+        ("watch resourceVersion=abc", "watch=1&resourceVersion=abc"),
+        ("resourceVersionMatch without resourceVersion", "resourceVersionMatch=Exact"),
+        ("continue=not-a-token", "limit=1&continue=not-a-token"),
+        ("continue=%%% (not base64)", "continue=%25%25%25"),
+    ] {
+        let r = get(format!("{cms}?{query}")).await;
+        s.status(what, &r, 400, "BadRequest");
+    }
+    let r = get(format!("{cms}/no-ct?resourceVersion=abc")).await;
+    s.status("get with resourceVersion=abc", &r, 400, "BadRequest");
 
-    // A bad resourceVersion, on list, watch and get.
-    let r = raw(
-        &client,
-        Method::GET,
-        &format!("{cms}?resourceVersion=abc"),
-        None,
-        Vec::new(),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
-    let r = raw(
-        &client,
-        Method::GET,
-        &format!("{cms}?watch=1&resourceVersion=abc"),
-        None,
-        Vec::new(),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
-    let r = raw(
-        &client,
-        Method::GET,
-        &format!("{cms}?resourceVersionMatch=Exact"),
-        None,
-        Vec::new(),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
-    // A bad continue token.
-    let r = raw(
-        &client,
-        Method::GET,
-        &format!("{cms}?limit=1&continue=not-a-token"),
-        None,
-        Vec::new(),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
-
-    // Unknown resources and groups.
-    let r = raw(
-        &client,
-        Method::GET,
-        "/api/v1/namespaces/default/widgets",
-        None,
-        Vec::new(),
-    )
-    .await;
-    assert_status(&r, 404, "NotFound");
-    let r = raw(
-        &client,
-        Method::GET,
-        "/apis/nope.example.com/v1/things",
-        None,
-        Vec::new(),
-    )
-    .await;
-    assert_status(&r, 404, "NotFound");
-    // A missing object.
-    let r = raw(
-        &client,
-        Method::GET,
-        &format!("{cms}/missing"),
-        None,
-        Vec::new(),
-    )
-    .await;
-    let status = assert_status(&r, 404, "NotFound");
-    assert_eq!(status["details"]["name"], "missing", "{status}");
-    assert_eq!(status["details"]["kind"], "configmaps", "{status}");
-    assert_eq!(
-        status["message"], r#"configmaps "missing" not found"#,
-        "{status}"
-    );
-    // A missing namespace.
-    let r = raw(
-        &client,
-        Method::POST,
-        "/api/v1/namespaces/nope/configmaps",
-        Some("application/json"),
-        configmap_json("nope", "x", json!({})),
-    )
-    .await;
-    let status = assert_status(&r, 404, "NotFound");
-    assert_eq!(
-        status["message"], r#"namespaces "nope" not found"#,
-        "{status}"
-    );
-    // A namespace in the body that differs from the URL's.
-    let r = raw(
-        &client,
-        Method::POST,
-        cms,
-        Some("application/json"),
-        configmap_json("kube-system", "mismatch", json!({})),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
+    let r = get("/api/v1/namespaces/default/widgets".into()).await;
+    s.status("unknown resource", &r, 404, "NotFound");
+    let r = get("/apis/nope.example.com/v1/things".into()).await;
+    s.status("unknown group", &r, 404, "NotFound");
+    let r = get("/api/v2/pods".into()).await;
+    s.status("unknown core version", &r, 404, "NotFound");
+    let r = get(format!("{cms}/missing")).await;
+    if let Some(st) = s.status("missing object", &r, 404, "NotFound") {
+        s.check(st["details"]["name"] == "missing", || format!("NotFound details.name: {st}"));
+        s.check(st["details"]["kind"] == "configmaps", || format!("NotFound details.kind: {st}"));
+        s.check(st["message"] == r#"configmaps "missing" not found"#, || format!("NotFound message: {st}"));
+    }
+    let r = raw(&client, Method::POST, "/api/v1/namespaces/nope/configmaps", json_ct, configmap_json("nope", "x", json!({}))).await;
+    if let Some(st) = s.status("create in a missing namespace", &r, 404, "NotFound") {
+        s.check(st["message"] == r#"namespaces "nope" not found"#, || format!("missing namespace message: {st}"));
+    }
+    let r = raw(&client, Method::POST, cms, json_ct, configmap_json("kube-system", "mismatch", json!({}))).await;
+    s.status("body namespace differs from the URL's", &r, 400, "BadRequest");
 
     // Stale resourceVersion on PUT: 409 Conflict; the fresh one works.
     let cm = post_configmap(&client, "default", "conflict", json!({"v": "0"})).await;
     let mut v1 = cm.clone();
     v1["data"]["v"] = json!("1");
-    let r = raw(
-        &client,
-        Method::PUT,
-        &format!("{cms}/conflict"),
-        Some("application/json"),
-        v1.to_string(),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let updated = r.json().unwrap();
-    assert!(rv(&updated) > rv(&cm));
+    let r = raw(&client, Method::PUT, &format!("{cms}/conflict"), json_ct, v1.to_string()).await;
+    let updated = s.code("PUT with the current resourceVersion", &r, 200).unwrap_or(v1);
+    s.check(rv(&updated) > rv(&cm), || format!("PUT did not raise the RV: {updated}"));
     let mut stale = cm.clone();
     stale["data"]["v"] = json!("stale");
-    let r = raw(
-        &client,
-        Method::PUT,
-        &format!("{cms}/conflict"),
-        Some("application/json"),
-        stale.to_string(),
-    )
-    .await;
-    let status = assert_status(&r, 409, "Conflict");
-    assert_eq!(
-        status["message"],
-        r#"Operation cannot be fulfilled on configmaps "conflict": the object has been modified; please apply your changes to the latest version and try again"#,
-        "{status}"
-    );
-    let got = raw(
-        &client,
-        Method::GET,
-        &format!("{cms}/conflict"),
-        None,
-        Vec::new(),
-    )
-    .await;
-    assert_eq!(
-        got.json().unwrap()["data"]["v"],
-        "1",
-        "the stale write changed the object"
-    );
-    // A resourceVersion inside a merge patch is a precondition too.
+    let r = raw(&client, Method::PUT, &format!("{cms}/conflict"), json_ct, stale.to_string()).await;
+    if let Some(st) = s.status("PUT with a stale resourceVersion", &r, 409, "Conflict") {
+        s.check(
+            st["message"] == r#"Operation cannot be fulfilled on configmaps "conflict": the object has been modified; please apply your changes to the latest version and try again"#,
+            || format!("Conflict message: {st}"),
+        );
+    }
+    let got = get(format!("{cms}/conflict")).await.json().unwrap();
+    s.check(got["data"]["v"] == "1", || format!("a rejected write changed the object: {got}"));
     let patch = json!({"metadata": {"resourceVersion": cm["metadata"]["resourceVersion"]}, "data": {"v": "p"}});
-    let r = raw(
-        &client,
-        Method::PATCH,
-        &format!("{cms}/conflict"),
-        Some("application/merge-patch+json"),
-        patch.to_string(),
-    )
-    .await;
-    assert_status(&r, 409, "Conflict");
-    // A JSON patch with a failing test op: 422.
-    let r = raw(
-        &client,
-        Method::PATCH,
-        &format!("{cms}/conflict"),
-        Some("application/json-patch+json"),
-        r#"[{"op":"test","path":"/data/v","value":"nope"}]"#,
-    )
-    .await;
-    assert_eq!(r.status.as_u16(), 422, "{}", r.text());
-    // PUT to a name other than the body's.
-    let r = raw(
-        &client,
-        Method::PUT,
-        &format!("{cms}/other"),
-        Some("application/json"),
-        updated.to_string(),
-    )
-    .await;
-    assert_status(&r, 400, "BadRequest");
-    // A method the resource does not have.
-    let r = raw(
-        &client,
-        Method::POST,
-        &format!("{cms}/conflict"),
-        Some("application/json"),
-        updated.to_string(),
-    )
-    .await;
-    assert_eq!(r.status.as_u16(), 405, "{}", r.text());
+    let r = raw(&client, Method::PATCH, &format!("{cms}/conflict"), Some("application/merge-patch+json"), patch.to_string()).await;
+    s.status("merge patch carrying a stale resourceVersion", &r, 409, "Conflict");
+    let r = raw(&client, Method::PATCH, &format!("{cms}/conflict"), Some("application/json-patch+json"), r#"[{"op":"test","path":"/data/v","value":"nope"}]"#).await;
+    s.code("JSON patch with a failing test op", &r, 422);
+    let r = raw(&client, Method::PATCH, &format!("{cms}/conflict"), Some("application/merge-patch+json"), "{not json").await;
+    s.status("malformed merge patch", &r, 400, "BadRequest");
+    let r = raw(&client, Method::PATCH, &format!("{cms}/missing"), Some("application/merge-patch+json"), "{}").await;
+    s.status("patch of a missing object", &r, 404, "NotFound");
+    let r = raw(&client, Method::PUT, &format!("{cms}/other"), json_ct, updated.to_string()).await;
+    s.status("PUT with a name other than the URL's", &r, 400, "BadRequest");
+    let r = raw(&client, Method::POST, &format!("{cms}/conflict"), json_ct, updated.to_string()).await;
+    s.code("POST to an object URL", &r, 405);
+    let r = raw(&client, Method::DELETE, &format!("{cms}/missing"), None, Vec::new()).await;
+    s.status("delete of a missing object", &r, 404, "NotFound");
+    let uid_pre = json!({"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}});
+    let r = raw(&client, Method::DELETE, &format!("{cms}/conflict"), json_ct, uid_pre.to_string()).await;
+    s.status("delete with a wrong uid precondition", &r, 409, "Conflict");
+    s.finish();
 }
 
 async fn auth_failures_are_401(c: Cluster) {
@@ -1833,7 +1671,6 @@ async fn etcd_layout_matches_kube_apiserver() {
             (vec!["pod", "p1"], "/registry/pods/default/p1"),
             (vec!["replicationcontroller", "rc1"], "/registry/controllers/default/rc1"),
             (vec!["service", "kubernetes"], "/registry/services/specs/default/kubernetes"),
-            (vec!["endpoints", "kubernetes"], "/registry/services/endpoints/default/kubernetes"),
             (vec!["namespace", "kube-system"], "/registry/namespaces/kube-system"),
         ] {
             let obj = c.get(&args).await;
@@ -1842,6 +1679,18 @@ async fn etcd_layout_matches_kube_apiserver() {
                 .unwrap_or_else(|| panic!("{key} not in etcd"));
             assert_eq!(rv(&obj), mod_rev, "{key}: resourceVersion vs mod_revision");
         }
+        // The server's own Lease (coordination.k8s.io) is stored like any other object.
+        let leases = c.get(&["leases", "-n", "kube-system"]).await;
+        let lease = leases["items"]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["metadata"]["name"].as_str().is_some_and(|n| n.starts_with("apiserver-"))))
+            .unwrap_or_else(|| panic!("no apiserver-* Lease in kube-system: {leases}"))
+            .clone();
+        let name = lease["metadata"]["name"].as_str().unwrap();
+        let key = format!("/registry/leases/kube-system/{name}");
+        let mod_rev = etcd_mod_revision(etcd, &key).await;
+        assert!(mod_rev.is_some(), "{key} not in etcd");
+        assert!(mod_rev.unwrap() >= rv(&lease), "{key}");
         // An update moves both together; a delete removes the key.
         c.ok(&["label", "configmap", "app-config", "x=y"]).await;
         let cm = c.get(&["configmap", "app-config"]).await;

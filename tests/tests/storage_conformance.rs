@@ -41,7 +41,7 @@ struct Backend {
 
 async fn etcd_backend() -> Backend {
     let etcd = Etcd::start().await.expect("start etcd");
-    let storage = EtcdStorage::connect(&[etcd.endpoint.clone()])
+    let storage = EtcdStorage::connect(std::slice::from_ref(&etcd.endpoint))
         .await
         .expect("connect to etcd");
     Backend {
@@ -913,7 +913,7 @@ async fn etcd_connect_to_nothing_is_unavailable() {
 async fn etcd_lost_server_is_unavailable() {
     bounded(async {
         let etcd = Etcd::start().await.unwrap();
-        let s = EtcdStorage::connect(&[etcd.endpoint.clone()])
+        let s = EtcdStorage::connect(std::slice::from_ref(&etcd.endpoint))
             .await
             .unwrap();
         s.create("/k", bytes("v")).await.unwrap();
@@ -1029,7 +1029,7 @@ async fn throughput_etcd_creates_vs_raw_puts() {
 
     let etcd = Etcd::start().await.unwrap();
     let s: Store = Arc::new(
-        EtcdStorage::connect(&[etcd.endpoint.clone()])
+        EtcdStorage::connect(std::slice::from_ref(&etcd.endpoint))
             .await
             .unwrap(),
     );

@@ -38,6 +38,9 @@ use crate::storage::{Storage, StorageError};
 pub const SERVICE_IPS_KEY: &str = "/registry/ranges/serviceips";
 pub const NODE_PORTS_KEY: &str = "/registry/ranges/servicenodeports";
 
+/// Addresses in a /12, the largest service range upstream accepts.
+const MAX_IP_RANGE_SIZE: u64 = 1 << 20;
+
 /// How long one change keeps retrying after losing compare-and-swaps to other API servers
 /// (upstream retries without bound; a bound turns a pathological pile-up into a 503).
 const CAS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
@@ -434,14 +437,15 @@ impl ServiceAllocator {
         let cidr = service_cidr.trunc();
         // Network and broadcast addresses are not handed out, except in /31 and /32 where
         // there are none.
+        let total = 1u64 << (32 - u32::from(cidr.prefix_len()));
         let (base, size) = if cidr.prefix_len() >= 31 {
-            (u32::from(cidr.network()), 1u32 << (32 - cidr.prefix_len()))
+            (u32::from(cidr.network()), total)
         } else {
-            (
-                u32::from(cidr.network()).saturating_add(1),
-                (1u32 << (32 - cidr.prefix_len())).saturating_sub(2),
-            )
+            (u32::from(cidr.network()).saturating_add(1), total - 2)
         };
+        // Upstream refuses ranges larger than a /12 (a 128 KiB bitmap, rewritten on every
+        // allocation); a larger one is used only up to that size here.
+        let size = u32::try_from(size.min(MAX_IP_RANGE_SIZE)).unwrap_or(u32::MAX);
         let ip_band = (size / 16).clamp(16, 256);
         let ips = RangeStore::new(
             SERVICE_IPS_KEY,
@@ -590,7 +594,7 @@ impl ServiceAllocator {
             match self.ips.allocate(self.storage.as_ref(), &req).await {
                 Ok(offsets) => {
                     for off in offsets {
-                        let ip = Ipv4Addr::from(self.base + off);
+                        let ip = Ipv4Addr::from(self.base.saturating_add(off));
                         out.cluster_ips.push(ip);
                     }
                     if req.dynamic == 1
@@ -1330,6 +1334,18 @@ mod tests {
             json!({"clusterIP": "10.96.0.50", "ports": [{"port": 80}]}),
         );
         b.allocate(&mut u).await.unwrap();
+    }
+
+    #[test]
+    fn odd_ranges_do_not_panic() {
+        let storage = Arc::new(MemStorage::default());
+        for cidr in ["0.0.0.0/0", "10.0.0.0/8", "10.0.0.1/32", "10.0.0.0/31"] {
+            let a = ServiceAllocator::new(storage.clone(), cidr.parse().unwrap(), 30000..=30000);
+            assert!(a.ips.size <= 1 << 20, "{cidr}");
+        }
+        #[allow(clippy::reversed_empty_ranges)]
+        let a = ServiceAllocator::new(storage.clone(), "10.0.0.0/24".parse().unwrap(), 5..=1);
+        assert_eq!(a.ports.size, 0);
     }
 
     #[tokio::test]

@@ -220,19 +220,15 @@ impl Registry {
         warnings: &mut Vec<String>,
     ) -> Result<Value, ApiError> {
         let normalized = decode::normalize(&info.group, &info.kind, obj)
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            .map_err(|e| e.to_api_error())?;
         if !normalized.unknown_fields.is_empty() {
             match validation {
                 FieldValidation::Strict => {
-                    let list = normalized
-                        .unknown_fields
-                        .iter()
-                        .map(|f| format!("unknown field \"{f}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    return Err(ApiError::bad_request(format!(
-                        "strict decoding error: {list}"
-                    )));
+                    return Err(decode::strict_decoding_error(
+                        &info.kind,
+                        &info.version,
+                        &normalized.unknown_fields,
+                    ));
                 }
                 FieldValidation::Warn => {
                     for f in &normalized.unknown_fields {
@@ -380,7 +376,9 @@ impl Registry {
         let body = self.normalize(info, body, opts.field_validation, &mut warnings)?;
         let body = self.to_internal(info, body);
         let sinfo = self.storage_info(info);
-        let strategy = self.strategy(&sinfo);
+        // The request's kind decides the rules (events.k8s.io Events are validated more
+        // strictly than core Events, on the same stored form).
+        let strategy = self.strategy(info);
         let mut obj = body;
         if let Some(ns) = namespace.filter(|_| sinfo.namespaced) {
             match meta::namespace(&obj) {
@@ -671,7 +669,8 @@ impl Registry {
         }
         let old_generation = old_meta.get("generation").and_then(Value::as_i64);
         if tracks_generation(info) {
-            let bump = meta::spec_part(&new) != meta::spec_part(old);
+            let bump = meta::spec_part(&new) != meta::spec_part(old)
+                || strategy.bumps_generation(&new, old);
             let generation = old_generation.unwrap_or(1) + i64::from(bump);
             set_meta(&mut new, "generation", json!(generation));
         } else if let Some(g) = old_generation {
@@ -713,11 +712,10 @@ impl Registry {
         let mut warnings = Vec::new();
         let body = self.normalize(info, body, opts.field_validation, &mut warnings)?;
         let body = self.to_internal(info, body);
-        let sinfo = self.storage_info(info);
         let precondition = meta::resource_version(&body).map(str::to_string);
         let written = self
             .write_update(
-                &sinfo,
+                info,
                 namespace,
                 name,
                 subresource,
@@ -748,7 +746,11 @@ impl Registry {
     where
         F: FnMut(&Value) -> Result<Value, ApiError>,
     {
-        let is_service = info.group.is_empty() && info.kind == "Service" && subresource.is_none();
+        if info.group.is_empty() && info.kind == "Service" && !opts.dry_run {
+            return self
+                .write_service_update(info, namespace, name, subresource, precondition, produce)
+                .await;
+        }
         let mut dry_run_result = None;
         let result = self
             .guaranteed_update(info, namespace, name, precondition, |old| {
@@ -761,22 +763,70 @@ impl Registry {
                 Ok(new)
             })
             .await?;
-        if let Some(v) = dry_run_result {
-            return Ok(v);
-        }
-        if is_service {
-            // NodePorts and cluster IPs follow type changes; the allocator is idempotent for
-            // values it already holds.
-            let mut svc = result.clone();
-            self.allocator.allocate(&mut svc).await?;
-            if svc != result {
-                let precondition = meta::resource_version(&result).map(str::to_string);
-                return self
-                    .guaranteed_update(info, namespace, name, precondition, |_| Ok(svc.clone()))
-                    .await;
+        Ok(dry_run_result.unwrap_or(result))
+    }
+
+    /// A Service update also moves its cluster IPs and node ports (type changes, new ports):
+    /// the new values are taken before the compare-and-swap and the old ones given back only
+    /// after it succeeded, so a lost race never leaves a value held twice or lost.
+    async fn write_service_update<F>(
+        &self,
+        info: &ResourceInfo,
+        namespace: Option<&str>,
+        name: &str,
+        subresource: Option<&str>,
+        precondition: Option<String>,
+        mut produce: F,
+    ) -> Result<Value, ApiError>
+    where
+        F: FnMut(&Value) -> Result<Value, ApiError>,
+    {
+        let key = info.key(namespace, name);
+        let gr = info.group_resource();
+        for _ in 0..MAX_CAS_RETRIES {
+            let kv = match self.storage.get(&key).await {
+                Ok(Some(kv)) => kv,
+                Ok(None) => return Err(ApiError::not_found(&gr, name)),
+                Err(e) => return Err(storage_err(info, name, e)),
+            };
+            if precondition.as_ref().is_some_and(|rv| rv != &kv.mod_revision.to_string()) {
+                return Err(ApiError::stale_resource_version(&gr, name));
+            }
+            let old = decode_stored(&kv)?;
+            let intended = produce(&old)?;
+            let mut new = self.prepare_update(info, subresource, intended, &old)?;
+            if new == old {
+                return Ok(old);
+            }
+            if self.should_delete_during_update(info, &new) {
+                return match self.storage.delete(&key, Some(kv.mod_revision)).await {
+                    Ok((_, rev)) => {
+                        set_resource_version(&mut new, rev);
+                        self.after_delete(info, &new).await;
+                        Ok(new)
+                    }
+                    Err(StorageError::Conflict { .. }) if precondition.is_none() => continue,
+                    Err(e) => Err(storage_err(info, name, e)),
+                };
+            }
+            let plan = self.allocator.reallocate_for_update(&mut new, &old).await?;
+            let bytes = encode_for_storage(&new)?;
+            match self.storage.update(&key, bytes, kv.mod_revision).await {
+                Ok(rev) => {
+                    self.allocator.commit_update(&plan).await;
+                    set_resource_version(&mut new, rev);
+                    return Ok(new);
+                }
+                Err(StorageError::Conflict { .. }) if precondition.is_none() => {
+                    self.allocator.rollback_update(&plan).await;
+                }
+                Err(e) => {
+                    self.allocator.rollback_update(&plan).await;
+                    return Err(storage_err(info, name, e));
+                }
             }
         }
-        Ok(result)
+        Err(ApiError::conflict(&gr, name, "too many concurrent writers; please retry"))
     }
 
     pub async fn delete(
