@@ -310,10 +310,10 @@ async fn run_compactor(storage: Arc<dyn Storage>, interval: Duration) {
     tick.tick().await;
     loop {
         tick.tick().await;
-        if let Some(rev) = previous {
-            if let Err(e) = storage.compact(rev).await {
-                tracing::warn!(error = %e, revision = rev, "compaction failed");
-            }
+        if let Some(rev) = previous
+            && let Err(e) = storage.compact(rev).await
+        {
+            tracing::warn!(error = %e, revision = rev, "compaction failed");
         }
         previous = storage.current_revision().await.ok();
     }

@@ -564,7 +564,10 @@ mod tests {
         let caches = CacheSet::new(
             storage.clone(),
             "/registry/",
-            &["/registry/configmaps/".to_string(), "/registry/pods/".to_string()],
+            &[
+                "/registry/configmaps/".to_string(),
+                "/registry/pods/".to_string(),
+            ],
         );
         tokio::spawn(caches.clone().run());
         tokio::time::timeout(Duration::from_secs(5), caches.wait_ready())
@@ -584,11 +587,26 @@ mod tests {
     #[tokio::test]
     async fn snapshots_now_and_at_an_earlier_revision() {
         let (_dir, storage, caches) = setup().await;
-        let a = storage.create("/registry/configmaps/ns/a", obj("a", 1)).await.unwrap();
-        let r1 = storage.create("/registry/configmaps/ns/b", obj("b", 1)).await.unwrap();
-        storage.update("/registry/configmaps/ns/a", obj("a", 2), a).await.unwrap();
-        storage.delete("/registry/configmaps/ns/b", None).await.unwrap();
-        storage.create("/registry/pods/ns/p", obj("p", 1)).await.unwrap();
+        let a = storage
+            .create("/registry/configmaps/ns/a", obj("a", 1))
+            .await
+            .unwrap();
+        let r1 = storage
+            .create("/registry/configmaps/ns/b", obj("b", 1))
+            .await
+            .unwrap();
+        storage
+            .update("/registry/configmaps/ns/a", obj("a", 2), a)
+            .await
+            .unwrap();
+        storage
+            .delete("/registry/configmaps/ns/b", None)
+            .await
+            .unwrap();
+        storage
+            .create("/registry/pods/ns/p", obj("p", 1))
+            .await
+            .unwrap();
         caught_up(&storage, &caches).await;
 
         let cache = caches.cache_for("/registry/configmaps/ns/").unwrap();
@@ -596,10 +614,16 @@ mod tests {
         assert_eq!(rev, storage.current_revision().await.unwrap());
         assert_eq!(now.len(), 1);
         assert_eq!(now[0].object["data"]["v"], "2");
-        assert_eq!(now[0].object["metadata"]["resourceVersion"], (a + 2).to_string());
+        assert_eq!(
+            now[0].object["metadata"]["resourceVersion"],
+            (a + 2).to_string()
+        );
 
         let then = cache.snapshot_at("/registry/configmaps/ns/", r1).unwrap();
-        let names: Vec<_> = then.iter().map(|o| o.object["metadata"]["name"].clone()).collect();
+        let names: Vec<_> = then
+            .iter()
+            .map(|o| o.object["metadata"]["name"].clone())
+            .collect();
         assert_eq!(names, vec!["a", "b"]);
         assert_eq!(then[0].object["data"]["v"], "1");
         assert!(matches!(
@@ -612,14 +636,23 @@ mod tests {
     async fn watch_replays_history_then_follows_live_changes() {
         let (_dir, storage, caches) = setup().await;
         let start = storage.current_revision().await.unwrap();
-        let r = storage.create("/registry/configmaps/ns/a", obj("a", 1)).await.unwrap();
-        storage.update("/registry/configmaps/ns/a", obj("a", 2), r).await.unwrap();
+        let r = storage
+            .create("/registry/configmaps/ns/a", obj("a", 1))
+            .await
+            .unwrap();
+        storage
+            .update("/registry/configmaps/ns/a", obj("a", 2), r)
+            .await
+            .unwrap();
         caught_up(&storage, &caches).await;
         let cache = caches.cache_for("/registry/configmaps/").unwrap();
         let mut w = cache.start_watch(Some(start)).unwrap();
         let types: Vec<_> = w.initial.iter().map(|e| e.event_type).collect();
         assert_eq!(types, vec![EventType::Added, EventType::Modified]);
-        storage.delete("/registry/configmaps/ns/a", None).await.unwrap();
+        storage
+            .delete("/registry/configmaps/ns/a", None)
+            .await
+            .unwrap();
         let ev = tokio::time::timeout(Duration::from_secs(5), w.live.recv())
             .await
             .unwrap()
@@ -627,7 +660,10 @@ mod tests {
         assert_eq!(ev.event_type, EventType::Deleted);
         // The deleted object carries the delete's revision and its last content.
         assert_eq!(ev.object.object["data"]["v"], "2");
-        assert_eq!(ev.object.object["metadata"]["resourceVersion"], ev.revision.to_string());
+        assert_eq!(
+            ev.object.object["metadata"]["resourceVersion"],
+            ev.revision.to_string()
+        );
 
         let fresh = cache.start_watch(None).unwrap();
         assert!(fresh.initial_objects.is_empty());
@@ -638,15 +674,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let storage = EmbeddedStorage::open(dir.path()).unwrap();
-            storage.create("/registry/configmaps/ns/a", obj("a", 1)).await.unwrap();
+            storage
+                .create("/registry/configmaps/ns/a", obj("a", 1))
+                .await
+                .unwrap();
         }
         // A reopened store (and a new cache) keeps no history before its start.
         let storage: Arc<dyn Storage> = Arc::new(EmbeddedStorage::open(dir.path()).unwrap());
-        let caches = CacheSet::new(storage.clone(), "/registry/", &["/registry/configmaps/".to_string()]);
+        let caches = CacheSet::new(
+            storage.clone(),
+            "/registry/",
+            &["/registry/configmaps/".to_string()],
+        );
         tokio::spawn(caches.clone().run());
-        tokio::time::timeout(Duration::from_secs(5), caches.wait_ready()).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), caches.wait_ready())
+            .await
+            .unwrap();
         let cache = caches.cache_for("/registry/configmaps/").unwrap();
-        assert!(matches!(cache.start_watch(Some(0)), Err(CacheError::TooOld { .. })));
+        assert!(matches!(
+            cache.start_watch(Some(0)),
+            Err(CacheError::TooOld { .. })
+        ));
         assert_eq!(cache.snapshot("/registry/configmaps/").0.len(), 1);
     }
 }

@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use crate::status::{ApiError, StatusDetails};
+use crate::status::ApiError;
 
 mod schema;
 mod strategic;
@@ -50,7 +50,7 @@ impl PatchError {
             // Upstream's 422 here is a generic server response: its own fixed message and
             // empty details, not the patch library's text.
             Self::Invalid(_) => ApiError {
-                details: Some(StatusDetails::default()),
+                details: Some(Box::default()),
                 ..ApiError::new(
                     422,
                     "Invalid",

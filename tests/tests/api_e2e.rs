@@ -847,14 +847,22 @@ impl Soft {
         if r.status.as_u16() == code {
             r.json().ok()
         } else {
-            self.0.push(format!("{what}: want {code}, got {}: {}", r.status, short(&r.text())));
+            self.0.push(format!(
+                "{what}: want {code}, got {}: {}",
+                r.status,
+                short(&r.text())
+            ));
             None
         }
     }
 
     fn finish(self) {
         if !self.0.is_empty() {
-            panic!("{} wrong answer(s):\n- {}", self.0.len(), self.0.join("\n- "));
+            panic!(
+                "{} wrong answer(s):\n- {}",
+                self.0.len(),
+                self.0.join("\n- ")
+            );
         }
     }
 }
@@ -891,19 +899,35 @@ async fn bad_requests_get_status_codes(c: Cluster) {
         async move { raw(&client, Method::GET, &path, None, Vec::new()).await }
     };
 
-    let r = raw(&client, Method::POST, cms, json_ct, r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"#).await;
+    let r = raw(
+        &client,
+        Method::POST,
+        cms,
+        json_ct,
+        r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"#,
+    )
+    .await;
     s.status("malformed JSON", &r, 400, "BadRequest");
 
     let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  a: \"1\"\n";
     let r = raw(&client, Method::POST, cms, Some("application/yaml"), yaml).await;
     if let Some(created) = s.code("YAML body", &r, 201) {
-        s.check(created["data"]["a"] == "1", || format!("YAML body stored as {created}"));
+        s.check(created["data"]["a"] == "1", || {
+            format!("YAML body stored as {created}")
+        });
         s.check(r.content_type.starts_with("application/json"), || {
             format!("a YAML create answers in {:?}", r.content_type)
         });
     }
 
-    let r = raw(&client, Method::POST, cms, None, configmap_json("default", "no-ct", json!({}))).await;
+    let r = raw(
+        &client,
+        Method::POST,
+        cms,
+        None,
+        configmap_json("default", "no-ct", json!({})),
+    )
+    .await;
     s.code("JSON body without Content-Type", &r, 201);
 
     let r = raw(&client, Method::POST, cms, Some("text/plain"), "hello").await;
@@ -912,57 +936,154 @@ async fn bad_requests_get_status_codes(c: Cluster) {
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}});
     let r = raw(&client, Method::POST, cms, json_ct, secret.to_string()).await;
     s.status("a Secret POSTed to configmaps", &r, 400, "BadRequest");
-    let wrong_group = json!({"apiVersion": "apps/v1", "kind": "ConfigMap", "metadata": {"name": "s"}});
+    let wrong_group =
+        json!({"apiVersion": "apps/v1", "kind": "ConfigMap", "metadata": {"name": "s"}});
     let r = raw(&client, Method::POST, cms, json_ct, wrong_group.to_string()).await;
-    s.status("apiVersion apps/v1 POSTed to /api/v1 configmaps", &r, 400, "BadRequest");
+    s.status(
+        "apiVersion apps/v1 POSTed to /api/v1 configmaps",
+        &r,
+        400,
+        "BadRequest",
+    );
 
     let unknown = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "strict"}, "dataa": {"a": "b"}});
-    let r = raw(&client, Method::POST, &format!("{cms}?fieldValidation=Strict"), json_ct, unknown.to_string()).await;
-    if let Some(st) = s.status("unknown field, fieldValidation=Strict", &r, 400, "BadRequest") {
+    let r = raw(
+        &client,
+        Method::POST,
+        &format!("{cms}?fieldValidation=Strict"),
+        json_ct,
+        unknown.to_string(),
+    )
+    .await;
+    if let Some(st) = s.status(
+        "unknown field, fieldValidation=Strict",
+        &r,
+        400,
+        "BadRequest",
+    ) {
         let msg = st["message"].as_str().unwrap_or_default();
-        s.check(msg.contains(r#"strict decoding error: unknown field "dataa""#), || {
-            format!("strict decoding message: {msg}")
+        s.check(
+            msg.contains(r#"strict decoding error: unknown field "dataa""#),
+            || format!("strict decoding message: {msg}"),
+        );
+    }
+    let r = raw(
+        &client,
+        Method::POST,
+        &format!("{cms}?fieldValidation=Ignore"),
+        json_ct,
+        unknown.to_string(),
+    )
+    .await;
+    if let Some(obj) = s.code("unknown field, fieldValidation=Ignore", &r, 201) {
+        s.check(obj.get("dataa").is_none(), || {
+            format!("unknown field stored: {obj}")
         });
     }
-    let r = raw(&client, Method::POST, &format!("{cms}?fieldValidation=Ignore"), json_ct, unknown.to_string()).await;
-    if let Some(obj) = s.code("unknown field, fieldValidation=Ignore", &r, 201) {
-        s.check(obj.get("dataa").is_none(), || format!("unknown field stored: {obj}"));
-    }
-    let r = raw(&client, Method::POST, &format!("{deps}?fieldValidation=Strict"), json_ct, deployment_json("d", json!({"foo": 1}))).await;
+    let r = raw(
+        &client,
+        Method::POST,
+        &format!("{deps}?fieldValidation=Strict"),
+        json_ct,
+        deployment_json("d", json!({"foo": 1})),
+    )
+    .await;
     if let Some(st) = s.status("nested unknown field, Strict", &r, 400, "BadRequest") {
         let msg = st["message"].as_str().unwrap_or_default();
-        s.check(msg.contains(r#"unknown field "spec.foo""#), || format!("nested strict message: {msg}"));
+        s.check(msg.contains(r#"unknown field "spec.foo""#), || {
+            format!("nested strict message: {msg}")
+        });
     }
-    let r = raw(&client, Method::POST, &format!("{cms}?fieldValidation=Bogus"), json_ct, configmap_json("default", "fv", json!({}))).await;
+    let r = raw(
+        &client,
+        Method::POST,
+        &format!("{cms}?fieldValidation=Bogus"),
+        json_ct,
+        configmap_json("default", "fv", json!({})),
+    )
+    .await;
     s.status("fieldValidation=Bogus", &r, 400, "BadRequest");
 
-    let r = raw(&client, Method::POST, cms, json_ct, configmap_json("default", "Bad_Name", json!({}))).await;
+    let r = raw(
+        &client,
+        Method::POST,
+        cms,
+        json_ct,
+        configmap_json("default", "Bad_Name", json!({})),
+    )
+    .await;
     if let Some(st) = s.status("name Bad_Name", &r, 422, "Invalid") {
-        s.check(st["details"]["causes"][0]["field"] == "metadata.name", || format!("Bad_Name causes: {st}"));
-        s.check(st["details"]["name"] == "Bad_Name", || format!("Bad_Name details.name: {st}"));
-        s.check(st["details"]["kind"] == "ConfigMap", || format!("Bad_Name details.kind: {st}"));
+        s.check(
+            st["details"]["causes"][0]["field"] == "metadata.name",
+            || format!("Bad_Name causes: {st}"),
+        );
+        s.check(st["details"]["name"] == "Bad_Name", || {
+            format!("Bad_Name details.name: {st}")
+        });
+        s.check(st["details"]["kind"] == "ConfigMap", || {
+            format!("Bad_Name details.kind: {st}")
+        });
     }
-    let bad = c.write("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n");
-    let out = c.kubectl(&["create", "--validate=false", "-f", bad.to_str().unwrap()]).await;
+    let bad = c.write(
+        "bad.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n",
+    );
+    let out = c
+        .kubectl(&["create", "--validate=false", "-f", bad.to_str().unwrap()])
+        .await;
     let err = stderr(&out);
     s.check(
-        err.contains(r#"The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name""#),
+        err.contains(
+            r#"The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name""#,
+        ),
         || format!("kubectl create Bad_Name printed: {err}"),
     );
-    let r = raw(&client, Method::POST, deps, json_ct, deployment_json("neg", json!({"replicas": -1}))).await;
+    let r = raw(
+        &client,
+        Method::POST,
+        deps,
+        json_ct,
+        deployment_json("neg", json!({"replicas": -1})),
+    )
+    .await;
     if let Some(st) = s.status("replicas -1", &r, 422, "Invalid") {
         let fields: Vec<&str> = st["details"]["causes"]
             .as_array()
             .map(|a| a.iter().filter_map(|c| c["field"].as_str()).collect())
             .unwrap_or_default();
-        s.check(fields.contains(&"spec.replicas"), || format!("replicas -1 causes: {st}"));
+        s.check(fields.contains(&"spec.replicas"), || {
+            format!("replicas -1 causes: {st}")
+        });
     }
-    let r = raw(&client, Method::POST, deps, json_ct, deployment_json("nomatch", json!({"selector": {"matchLabels": {"x": "y"}}}))).await;
-    s.status("selector not matching the template labels", &r, 422, "Invalid");
+    let r = raw(
+        &client,
+        Method::POST,
+        deps,
+        json_ct,
+        deployment_json("nomatch", json!({"selector": {"matchLabels": {"x": "y"}}})),
+    )
+    .await;
+    s.status(
+        "selector not matching the template labels",
+        &r,
+        422,
+        "Invalid",
+    );
 
     // A body over 3 MiB: 413, answered (not a reset), and the server keeps serving.
     let big = "x".repeat(3 * 1024 * 1024 + 1024);
-    match send(&client, request(Method::POST, cms, json_ct, configmap_json("default", "big", json!({ "big": big }))).unwrap()).await {
+    match send(
+        &client,
+        request(
+            Method::POST,
+            cms,
+            json_ct,
+            configmap_json("default", "big", json!({ "big": big })),
+        )
+        .unwrap(),
+    )
+    .await
+    {
         Ok(r) => {
             s.status("body over 3 MiB", &r, 413, "RequestEntityTooLarge");
         }
@@ -970,7 +1091,9 @@ async fn bad_requests_get_status_codes(c: Cluster) {
     }
     let r = get(cms.to_string()).await;
     if let Some(list) = s.code("list after the big body", &r, 200) {
-        s.check(!names(&list).contains(&"big".to_string()), || "the 3 MiB object was stored".into());
+        s.check(!names(&list).contains(&"big".to_string()), || {
+            "the 3 MiB object was stored".into()
+        });
     }
 
     for (what, query) in [
@@ -979,7 +1102,10 @@ async fn bad_requests_get_status_codes(c: Cluster) {
         ("fieldSelector spec.nope=x", "fieldSelector=spec.nope%3Dx"),
         ("resourceVersion=abc", "resourceVersion=abc"),
         ("watch resourceVersion=abc", "watch=1&resourceVersion=abc"),
-        ("resourceVersionMatch without resourceVersion", "resourceVersionMatch=Exact"),
+        (
+            "resourceVersionMatch without resourceVersion",
+            "resourceVersionMatch=Exact",
+        ),
         ("continue=not-a-token", "limit=1&continue=not-a-token"),
         ("continue=%%% (not base64)", "continue=%25%25%25"),
     ] {
@@ -997,27 +1123,72 @@ async fn bad_requests_get_status_codes(c: Cluster) {
     s.status("unknown core version", &r, 404, "NotFound");
     let r = get(format!("{cms}/missing")).await;
     if let Some(st) = s.status("missing object", &r, 404, "NotFound") {
-        s.check(st["details"]["name"] == "missing", || format!("NotFound details.name: {st}"));
-        s.check(st["details"]["kind"] == "configmaps", || format!("NotFound details.kind: {st}"));
-        s.check(st["message"] == r#"configmaps "missing" not found"#, || format!("NotFound message: {st}"));
+        s.check(st["details"]["name"] == "missing", || {
+            format!("NotFound details.name: {st}")
+        });
+        s.check(st["details"]["kind"] == "configmaps", || {
+            format!("NotFound details.kind: {st}")
+        });
+        s.check(st["message"] == r#"configmaps "missing" not found"#, || {
+            format!("NotFound message: {st}")
+        });
     }
-    let r = raw(&client, Method::POST, "/api/v1/namespaces/nope/configmaps", json_ct, configmap_json("nope", "x", json!({}))).await;
+    let r = raw(
+        &client,
+        Method::POST,
+        "/api/v1/namespaces/nope/configmaps",
+        json_ct,
+        configmap_json("nope", "x", json!({})),
+    )
+    .await;
     if let Some(st) = s.status("create in a missing namespace", &r, 404, "NotFound") {
-        s.check(st["message"] == r#"namespaces "nope" not found"#, || format!("missing namespace message: {st}"));
+        s.check(st["message"] == r#"namespaces "nope" not found"#, || {
+            format!("missing namespace message: {st}")
+        });
     }
-    let r = raw(&client, Method::POST, cms, json_ct, configmap_json("kube-system", "mismatch", json!({}))).await;
-    s.status("body namespace differs from the URL's", &r, 400, "BadRequest");
+    let r = raw(
+        &client,
+        Method::POST,
+        cms,
+        json_ct,
+        configmap_json("kube-system", "mismatch", json!({})),
+    )
+    .await;
+    s.status(
+        "body namespace differs from the URL's",
+        &r,
+        400,
+        "BadRequest",
+    );
 
     // Stale resourceVersion on PUT: 409 Conflict; the fresh one works.
     let cm = post_configmap(&client, "default", "conflict", json!({"v": "0"})).await;
     let mut v1 = cm.clone();
     v1["data"]["v"] = json!("1");
-    let r = raw(&client, Method::PUT, &format!("{cms}/conflict"), json_ct, v1.to_string()).await;
-    let updated = s.code("PUT with the current resourceVersion", &r, 200).unwrap_or(v1);
-    s.check(rv(&updated) > rv(&cm), || format!("PUT did not raise the RV: {updated}"));
+    let r = raw(
+        &client,
+        Method::PUT,
+        &format!("{cms}/conflict"),
+        json_ct,
+        v1.to_string(),
+    )
+    .await;
+    let updated = s
+        .code("PUT with the current resourceVersion", &r, 200)
+        .unwrap_or(v1);
+    s.check(rv(&updated) > rv(&cm), || {
+        format!("PUT did not raise the RV: {updated}")
+    });
     let mut stale = cm.clone();
     stale["data"]["v"] = json!("stale");
-    let r = raw(&client, Method::PUT, &format!("{cms}/conflict"), json_ct, stale.to_string()).await;
+    let r = raw(
+        &client,
+        Method::PUT,
+        &format!("{cms}/conflict"),
+        json_ct,
+        stale.to_string(),
+    )
+    .await;
     if let Some(st) = s.status("PUT with a stale resourceVersion", &r, 409, "Conflict") {
         s.check(
             st["message"] == r#"Operation cannot be fulfilled on configmaps "conflict": the object has been modified; please apply your changes to the latest version and try again"#,
@@ -1025,24 +1196,92 @@ async fn bad_requests_get_status_codes(c: Cluster) {
         );
     }
     let got = get(format!("{cms}/conflict")).await.json().unwrap();
-    s.check(got["data"]["v"] == "1", || format!("a rejected write changed the object: {got}"));
+    s.check(got["data"]["v"] == "1", || {
+        format!("a rejected write changed the object: {got}")
+    });
     let patch = json!({"metadata": {"resourceVersion": cm["metadata"]["resourceVersion"]}, "data": {"v": "p"}});
-    let r = raw(&client, Method::PATCH, &format!("{cms}/conflict"), Some("application/merge-patch+json"), patch.to_string()).await;
-    s.status("merge patch carrying a stale resourceVersion", &r, 409, "Conflict");
-    let r = raw(&client, Method::PATCH, &format!("{cms}/conflict"), Some("application/json-patch+json"), r#"[{"op":"test","path":"/data/v","value":"nope"}]"#).await;
+    let r = raw(
+        &client,
+        Method::PATCH,
+        &format!("{cms}/conflict"),
+        Some("application/merge-patch+json"),
+        patch.to_string(),
+    )
+    .await;
+    s.status(
+        "merge patch carrying a stale resourceVersion",
+        &r,
+        409,
+        "Conflict",
+    );
+    let r = raw(
+        &client,
+        Method::PATCH,
+        &format!("{cms}/conflict"),
+        Some("application/json-patch+json"),
+        r#"[{"op":"test","path":"/data/v","value":"nope"}]"#,
+    )
+    .await;
     s.code("JSON patch with a failing test op", &r, 422);
-    let r = raw(&client, Method::PATCH, &format!("{cms}/conflict"), Some("application/merge-patch+json"), "{not json").await;
+    let r = raw(
+        &client,
+        Method::PATCH,
+        &format!("{cms}/conflict"),
+        Some("application/merge-patch+json"),
+        "{not json",
+    )
+    .await;
     s.status("malformed merge patch", &r, 400, "BadRequest");
-    let r = raw(&client, Method::PATCH, &format!("{cms}/missing"), Some("application/merge-patch+json"), "{}").await;
+    let r = raw(
+        &client,
+        Method::PATCH,
+        &format!("{cms}/missing"),
+        Some("application/merge-patch+json"),
+        "{}",
+    )
+    .await;
     s.status("patch of a missing object", &r, 404, "NotFound");
-    let r = raw(&client, Method::PUT, &format!("{cms}/other"), json_ct, updated.to_string()).await;
-    s.status("PUT with a name other than the URL's", &r, 400, "BadRequest");
-    let r = raw(&client, Method::POST, &format!("{cms}/conflict"), json_ct, updated.to_string()).await;
+    let r = raw(
+        &client,
+        Method::PUT,
+        &format!("{cms}/other"),
+        json_ct,
+        updated.to_string(),
+    )
+    .await;
+    s.status(
+        "PUT with a name other than the URL's",
+        &r,
+        400,
+        "BadRequest",
+    );
+    let r = raw(
+        &client,
+        Method::POST,
+        &format!("{cms}/conflict"),
+        json_ct,
+        updated.to_string(),
+    )
+    .await;
     s.code("POST to an object URL", &r, 405);
-    let r = raw(&client, Method::DELETE, &format!("{cms}/missing"), None, Vec::new()).await;
+    let r = raw(
+        &client,
+        Method::DELETE,
+        &format!("{cms}/missing"),
+        None,
+        Vec::new(),
+    )
+    .await;
     s.status("delete of a missing object", &r, 404, "NotFound");
     let uid_pre = json!({"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"uid": "00000000-0000-0000-0000-000000000000"}});
-    let r = raw(&client, Method::DELETE, &format!("{cms}/conflict"), json_ct, uid_pre.to_string()).await;
+    let r = raw(
+        &client,
+        Method::DELETE,
+        &format!("{cms}/conflict"),
+        json_ct,
+        uid_pre.to_string(),
+    )
+    .await;
     s.status("delete with a wrong uid precondition", &r, 409, "Conflict");
     s.finish();
 }
@@ -1704,7 +1943,7 @@ async fn etcd_layout_matches_kube_apiserver() {
             None
         );
         // A list's resourceVersion is an etcd revision: not above etcd's current one.
-        let list = c.get(&["configmaps", "-A"]).await;
+        let list = c.json(&["get", "--raw", "/api/v1/configmaps"]).await;
         let list_rv = list["metadata"]["resourceVersion"].as_str().unwrap().parse::<u64>().unwrap();
         assert!(list_rv <= etcd_revision(etcd).await);
         assert!(list_rv >= rv(&cm));

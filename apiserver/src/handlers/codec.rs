@@ -66,10 +66,9 @@ pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiErro
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.parse::<usize>().ok())
+        && len > MAX_BODY_BYTES
     {
-        if len > MAX_BODY_BYTES {
-            return Err(too_large());
-        }
+        return Err(too_large());
     }
     axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
@@ -165,10 +164,10 @@ pub fn error_response(err: &ApiError) -> Response {
         Ok(b) => raw_json(status, Bytes::from(b)),
         Err(_) => (status, err.message.clone()).into_response(),
     };
-    if let Some(secs) = err.details.as_ref().and_then(|d| d.retry_after_seconds) {
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(secs) = err.details.as_ref().and_then(|d| d.retry_after_seconds)
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp
 }

@@ -158,15 +158,14 @@ pub async fn list(
         .ok_or_else(|| ApiError::internal(format!("no watch cache for {prefix}")))?;
     let (items, revision) = match source {
         Source::Current { at_least } => {
-            if let Some(r) = at_least {
-                if registry
+            if let Some(r) = at_least
+                && registry
                     .caches
                     .wait_for_revision(r, CACHE_WAIT)
                     .await
                     .is_err()
-                {
-                    return Err(too_large(r, registry.caches.revision()));
-                }
+            {
+                return Err(too_large(r, registry.caches.revision()));
             }
             cache.snapshot(&prefix)
         }
@@ -196,17 +195,15 @@ pub async fn list(
     }
     let mut list_meta = Map::new();
     list_meta.insert("resourceVersion".into(), json!(revision.to_string()));
-    if more {
-        if let Some(last) = page.last() {
-            list_meta.insert(
-                "continue".into(),
-                json!(encode_continue(revision, &last.key, &base)),
-            );
-            if !filter.has_selectors() {
-                // The item that ended the page counts too.
-                let remaining = 1 + iter.count();
-                list_meta.insert("remainingItemCount".into(), json!(remaining));
-            }
+    if more && let Some(last) = page.last() {
+        list_meta.insert(
+            "continue".into(),
+            json!(encode_continue(revision, &last.key, &base)),
+        );
+        if !filter.has_selectors() {
+            // The item that ended the page counts too.
+            let remaining = 1 + iter.count();
+            list_meta.insert("remainingItemCount".into(), json!(remaining));
         }
     }
     render_list(state, info, &list_meta, &page, encoding)

@@ -194,7 +194,7 @@ async fn serve_resource(
 ) -> Result<Response, ApiError> {
     let registry = &state.registry;
     let namespace = info.namespace.as_deref();
-    if resource.namespaced == false && namespace.is_some() {
+    if !resource.namespaced && namespace.is_some() {
         return Err(ApiError::path_not_found());
     }
     if resource.namespaced && namespace.is_none() && !matches!(verb, Verb::List | Verb::Watch) {
@@ -533,13 +533,14 @@ where
         .write_update(resource, namespace, name, None, None, opts, |old| {
             let current = scale_of(old, resource);
             let scale = produce(&current)?;
-            if let Some(rv) = meta::resource_version(&scale) {
-                if !precondition_checked && Some(rv) != meta::resource_version(old) {
-                    return Err(ApiError::stale_resource_version(
-                        &resource.group_resource(),
-                        name,
-                    ));
-                }
+            if let Some(rv) = meta::resource_version(&scale)
+                && !precondition_checked
+                && Some(rv) != meta::resource_version(old)
+            {
+                return Err(ApiError::stale_resource_version(
+                    &resource.group_resource(),
+                    name,
+                ));
             }
             precondition_checked = true;
             let replicas = match scale.pointer("/spec/replicas") {

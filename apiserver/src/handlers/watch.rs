@@ -219,20 +219,20 @@ impl Watcher {
     ) {
         let deadline = tokio::time::Instant::now() + timeout;
         for obj in &start.initial_objects {
-            if self.filter.matches_key(&obj.key) && self.filter.matches(&obj.object) {
-                if !self
+            if self.filter.matches_key(&obj.key)
+                && self.filter.matches(&obj.object)
+                && !self
                     .send(event_line("ADDED", &self.object_bytes(obj)))
                     .await
-                {
-                    return;
-                }
+            {
+                return;
             }
         }
         for ev in &start.initial {
-            if let Some(line) = self.line_for(ev) {
-                if !self.send(line).await {
-                    return;
-                }
+            if let Some(line) = self.line_for(ev)
+                && !self.send(line).await
+            {
+                return;
             }
         }
         if send_initial && !self.send(self.bookmark(start.revision, true)).await {
@@ -247,11 +247,10 @@ impl Watcher {
                     // The channel was subscribed under the same lock as the replayed
                     // history was read, so it holds exactly the later events.
                     Ok(ev) => {
-                        if let Some(line) = self.line_for(&ev) {
-                            if !self.send(line).await {
+                        if let Some(line) = self.line_for(&ev)
+                            && !self.send(line).await {
                                 return;
                             }
-                        }
                     }
                     // Too slow to keep up: end the stream; the client re-watches from the
                     // last revision it saw, which the history still has.

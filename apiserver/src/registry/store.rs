@@ -176,10 +176,10 @@ impl Registry {
 
     /// The resource whose strategy and validation apply to stored objects.
     fn storage_info(&self, info: &ResourceInfo) -> ResourceInfo {
-        if Self::is_events_v1(info) {
-            if let Some(core) = self.table.lookup("", "v1", "events") {
-                return (*core).clone();
-            }
+        if Self::is_events_v1(info)
+            && let Some(core) = self.table.lookup("", "v1", "events")
+        {
+            return (*core).clone();
         }
         info.clone()
     }
@@ -219,8 +219,8 @@ impl Registry {
         validation: FieldValidation,
         warnings: &mut Vec<String>,
     ) -> Result<Value, ApiError> {
-        let normalized = decode::normalize(&info.group, &info.kind, obj)
-            .map_err(|e| e.to_api_error())?;
+        let normalized =
+            decode::normalize(&info.group, &info.kind, obj).map_err(|e| e.to_api_error())?;
         if !normalized.unknown_fields.is_empty() {
             match validation {
                 FieldValidation::Strict => {
@@ -323,7 +323,11 @@ impl Registry {
                 match v.as_str() {
                     Some(s) => {
                         for p in machinery::validation::label_value_errors(s) {
-                            errs.push(FieldError::invalid(format!("metadata.labels"), json!(s), p));
+                            errs.push(FieldError::invalid(
+                                "metadata.labels".to_string(),
+                                json!(s),
+                                p,
+                            ));
                         }
                     }
                     None => errs.push(FieldError::invalid(
@@ -396,14 +400,12 @@ impl Registry {
 
         let generate_name = meta::meta_str(&obj, "generateName").map(str::to_string);
         let explicit_name = !meta::name(&obj).is_empty();
-        if !explicit_name {
-            if let Some(base) = &generate_name {
-                set_meta(
-                    &mut obj,
-                    "name",
-                    json!(machinery::names::generate_name(base)),
-                );
-            }
+        if !explicit_name && let Some(base) = &generate_name {
+            set_meta(
+                &mut obj,
+                "name",
+                json!(machinery::names::generate_name(base)),
+            );
         }
         for field in [
             "resourceVersion",
@@ -503,10 +505,10 @@ impl Registry {
                     Err(e) => return Err(storage_err(info, name, e)),
                 },
             };
-            if let Some(rv) = &precondition {
-                if rv != &kv.mod_revision.to_string() {
-                    return Err(ApiError::stale_resource_version(&gr, name));
-                }
+            if let Some(rv) = &precondition
+                && rv != &kv.mod_revision.to_string()
+            {
+                return Err(ApiError::stale_resource_version(&gr, name));
             }
             let old = decode_stored(&kv)?;
             let new = transform(old.clone())?;
@@ -589,12 +591,12 @@ impl Registry {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
-        if let (Some(body_ns), Some(ns)) = (meta::namespace(&new), meta::namespace(old)) {
-            if body_ns != ns {
-                return Err(ApiError::bad_request(
-                    "the namespace of the provided object does not match the namespace sent on the request",
-                ));
-            }
+        if let (Some(body_ns), Some(ns)) = (meta::namespace(&new), meta::namespace(old))
+            && body_ns != ns
+        {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
         }
         // Fields only the server sets.
         let old_meta = meta(old).cloned().unwrap_or_default();
@@ -656,13 +658,13 @@ impl Registry {
             // no other write may do.
             Some("binding") => {}
             _ => {
-                if strategy.status_via_subresource() {
-                    if let Some(m) = new.as_object_mut() {
-                        match old.get("status") {
-                            Some(s) => m.insert("status".into(), s.clone()),
-                            None => m.remove("status"),
-                        };
-                    }
+                if strategy.status_via_subresource()
+                    && let Some(m) = new.as_object_mut()
+                {
+                    match old.get("status") {
+                        Some(s) => m.insert("status".into(), s.clone()),
+                        None => m.remove("status"),
+                    };
                 }
                 strategy.prepare_for_update(&mut new, old);
             }
@@ -789,7 +791,10 @@ impl Registry {
                 Ok(None) => return Err(ApiError::not_found(&gr, name)),
                 Err(e) => return Err(storage_err(info, name, e)),
             };
-            if precondition.as_ref().is_some_and(|rv| rv != &kv.mod_revision.to_string()) {
+            if precondition
+                .as_ref()
+                .is_some_and(|rv| rv != &kv.mod_revision.to_string())
+            {
                 return Err(ApiError::stale_resource_version(&gr, name));
             }
             let old = decode_stored(&kv)?;
@@ -826,7 +831,11 @@ impl Registry {
                 }
             }
         }
-        Err(ApiError::conflict(&gr, name, "too many concurrent writers; please retry"))
+        Err(ApiError::conflict(
+            &gr,
+            name,
+            "too many concurrent writers; please retry",
+        ))
     }
 
     pub async fn delete(
@@ -858,17 +867,17 @@ impl Registry {
                     ));
                 }
             }
-            if let Some(rv) = &opts.precondition_resource_version {
-                if rv != &kv.mod_revision.to_string() {
-                    return Err(ApiError::conflict(
-                        &gr,
-                        name,
-                        &format!(
-                            "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                            kv.mod_revision
-                        ),
-                    ));
-                }
+            if let Some(rv) = &opts.precondition_resource_version
+                && rv != &kv.mod_revision.to_string()
+            {
+                return Err(ApiError::conflict(
+                    &gr,
+                    name,
+                    &format!(
+                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                        kv.mod_revision
+                    ),
+                ));
             }
             let mut new = obj.clone();
             let mut finalizers = meta::finalizers(&obj);
@@ -941,10 +950,11 @@ impl Registry {
                     m.insert("deletionGracePeriodSeconds".into(), json!(grace));
                 }
             }
-            if sinfo.group.is_empty() && sinfo.kind == "Namespace" {
-                if let Some(status) = new.as_object_mut() {
-                    status.insert("status".into(), json!({ "phase": "Terminating" }));
-                }
+            if sinfo.group.is_empty()
+                && sinfo.kind == "Namespace"
+                && let Some(status) = new.as_object_mut()
+            {
+                status.insert("status".into(), json!({ "phase": "Terminating" }));
             }
             if self.should_delete_during_update(&sinfo, &new) {
                 match self.storage.delete(&key, Some(kv.mod_revision)).await {
