@@ -365,13 +365,14 @@ pub async fn run(opts: ApiOptions) -> anyhow::Result<()> {
         println!("client_mode {} -", mode.as_str());
 
         if wants(Part::Writes) {
-            for &c in &opts.concurrency {
+            // Every run writes keys of its own, also when a concurrency is given twice.
+            for (run, &c) in opts.concurrency.iter().enumerate() {
                 tokio::time::sleep(pause).await;
                 let meter = CpuMeter::start(&procs);
                 let mut put = write_load(
                     &etcd.endpoint,
                     RawWrite::Put,
-                    &format!("/bench/put/c{c}"),
+                    &format!("/bench/put/r{run}-c{c}"),
                     &value,
                     c,
                     opts.duration,
@@ -390,7 +391,7 @@ pub async fn run(opts: ApiOptions) -> anyhow::Result<()> {
                 let mut txn = write_load(
                     &etcd.endpoint,
                     RawWrite::CreateTxn,
-                    &format!("/bench/txn/c{c}"),
+                    &format!("/bench/txn/r{run}-c{c}"),
                     &value,
                     c,
                     opts.duration,
@@ -412,7 +413,7 @@ pub async fn run(opts: ApiOptions) -> anyhow::Result<()> {
                     c,
                     opts.duration,
                     "default",
-                    &format!("cm-c{c:03}"),
+                    &format!("cm-r{run}-c{c:03}"),
                 )
                 .await?;
                 cpu_note(&format!("api creates c{c}"), &meter, api_load.ok);
@@ -444,10 +445,10 @@ pub async fn run(opts: ApiOptions) -> anyhow::Result<()> {
             }
         }
         if wants(Part::List) {
-            list_pods(target, mode, &opts, &mut verdicts).await?;
+            list_pods(target, mode, &opts, &procs, &mut verdicts).await?;
         }
         if wants(Part::Watch) {
-            watch_fanout(target, mode, &opts, &mut verdicts).await?;
+            watch_fanout(target, mode, &opts, &procs, &mut verdicts).await?;
         }
         mode
     };
@@ -460,7 +461,7 @@ pub async fn run(opts: ApiOptions) -> anyhow::Result<()> {
             ("etcd (idle)", etcd.pid()),
             ("client", std::process::id()),
         ];
-        for &c in &opts.concurrency {
+        for (run, &c) in opts.concurrency.iter().enumerate() {
             tokio::time::sleep(pause).await;
             let meter = CpuMeter::start(&procs);
             let mut load = configmap_creates(
@@ -469,7 +470,7 @@ pub async fn run(opts: ApiOptions) -> anyhow::Result<()> {
                 c,
                 opts.duration,
                 "default",
-                &format!("cm-c{c:03}"),
+                &format!("cm-r{run}-c{c:03}"),
             )
             .await?;
             cpu_note(&format!("embedded creates c{c}"), &meter, load.ok);
@@ -511,6 +512,7 @@ async fn list_pods(
     target: &Target,
     mode: Mode,
     opts: &ApiOptions,
+    procs: &[(&'static str, u32)],
     verdicts: &mut Verdicts,
 ) -> anyhow::Result<()> {
     let ns = "bench-list";
@@ -562,6 +564,7 @@ async fn list_pods(
             body.len() as f64 / 1e6
         );
         let mut samples = Vec::with_capacity(opts.list_repeats);
+        let meter = CpuMeter::start(procs);
         for _ in 0..opts.list_repeats {
             let began = Instant::now();
             sender
@@ -569,6 +572,7 @@ async fn list_pods(
                 .await?;
             samples.push(began.elapsed());
         }
+        cpu_note(&format!("GET {url}"), &meter, opts.list_repeats as u64);
         figure(
             &name,
             median_ms(&mut samples),
@@ -598,6 +602,7 @@ async fn watch_fanout(
     target: &Target,
     mode: Mode,
     opts: &ApiOptions,
+    procs: &[(&'static str, u32)],
     verdicts: &mut Verdicts,
 ) -> anyhow::Result<()> {
     let ns = "bench-watch";
@@ -641,6 +646,7 @@ async fn watch_fanout(
     let template = Arc::new(Template::configmap(8, "fan-000000".len())?);
     let senders = target.senders(mode, SETUP_CONCURRENCY).await?;
     let create_path: Arc<str> = path.as_str().into();
+    let meter = CpuMeter::start(procs);
     let first_write = Instant::now();
     let writes = fixed_count(senders, n, move |sender, i| {
         let body = template.body(&format!("fan-{i:06}"));
@@ -684,6 +690,7 @@ async fn watch_fanout(
             last = last.max(t);
         }
     }
+    cpu_note("watch fan-out, per delivered event", &meter, delivered);
     let w = opts.watchers;
     let span = (last - first_write).as_secs_f64();
     figure(

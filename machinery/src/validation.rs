@@ -112,10 +112,24 @@ impl FieldError {
         }
     }
 
+    /// The error without its field path: a Status cause carries the field separately, and
+    /// kubectl prints `field: message` from the two.
+    pub fn message(&self) -> String {
+        let mut out = self.error_type.text().to_string();
+        if let Some(v) = &self.bad_value {
+            // Upstream prints strings quoted and numbers bare, as JSON does.
+            out.push_str(&format!(": {v}"));
+        }
+        if !self.detail.is_empty() {
+            out.push_str(&format!(": {}", self.detail));
+        }
+        out
+    }
+
     pub fn to_cause(&self) -> StatusCause {
         StatusCause {
             reason: self.error_type.cause_reason().to_string(),
-            message: self.to_string(),
+            message: self.message(),
             field: self.field.clone(),
         }
     }
@@ -123,15 +137,7 @@ impl FieldError {
 
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.error_type.text())?;
-        if let Some(v) = &self.bad_value {
-            // Upstream prints strings quoted and numbers bare, as JSON does.
-            write!(f, ": {v}")?;
-        }
-        if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
-        }
-        Ok(())
+        write!(f, "{}: {}", self.field, self.message())
     }
 }
 

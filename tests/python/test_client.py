@@ -307,6 +307,10 @@ def test_bootstrap_objects(cluster):
     assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names
     svc = cluster.core.read_namespaced_service("kubernetes", "default", _request_timeout=T)
     assert svc.spec.ports[0].port == 443
+
+
+def test_version_api(cluster):
+    # VersionApi asks for /version/ (with the slash).
     version = client.VersionApi(cluster.api_client).get_code(_request_timeout=T)
     assert version.major == "1"
     assert version.git_version.startswith("v1.")

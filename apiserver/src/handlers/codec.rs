@@ -56,36 +56,41 @@ pub fn content_type(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Reads the body, refusing anything over the limit with 413.
-pub async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::request_entity_too_large(format!(
-            "Request entity too large: limit is {MAX_BODY_BYTES}"
-        ))
-    };
-    if let Some(len) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.parse::<usize>().ok())
-        && len > MAX_BODY_BYTES
-    {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|e| {
-            let text = e.to_string();
-            if text.contains("length limit") {
-                too_large()
-            } else {
-                ApiError::bad_request(format!("error reading request body: {text}"))
+pub async fn read_body(_headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    let mut seen: usize = 0;
+    // An oversized body is still read (and thrown away, up to a bound) before the 413 goes
+    // out: answering mid-upload makes clients see a broken pipe or a reset stream instead
+    // of the Status.
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("error reading request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen <= MAX_BODY_BYTES {
+                buf.extend_from_slice(&data);
+            } else if seen > DRAIN_LIMIT_BYTES {
+                break;
             }
-        })
+        }
+    }
+    if seen > MAX_BODY_BYTES {
+        return Err(ApiError::request_entity_too_large(format!(
+            "Request entity too large: limit is {MAX_BODY_BYTES}"
+        )));
+    }
+    Ok(buf.freeze())
 }
+
+/// How much of an oversized body is drained before giving up on the connection.
+const DRAIN_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 
 /// Decodes a create/update body as a JSON object.
 pub fn decode_object(content_type: Option<&str>, bytes: &[u8]) -> Result<Value, ApiError> {
     let value = match content_type {
-        None | Some("application/json") | Some("text/plain") => decode_json(bytes)?,
+        None | Some("application/json") => decode_json(bytes)?,
         Some("application/yaml") | Some("application/x-yaml") | Some("text/yaml") => {
             decode_yaml(bytes)?
         }

@@ -42,6 +42,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/version",
             get(|| async { axum::Json(discovery::version()) }),
         )
+        .route(
+            "/version/",
+            get(|| async { axum::Json(discovery::version()) }),
+        )
         .route("/api", get(api_versions))
         .route("/apis", get(apis))
         .fallback(resource_handler)
@@ -215,6 +219,7 @@ async fn serve_resource(
         (Verb::List, None) => list::list(state, resource, namespace, query, encoding).await,
         (Verb::Watch, None) => watch::watch(state, resource, namespace, name, query).await,
         (Verb::Get, None | Some("status")) => {
+            list::parse_resource_version(query)?;
             let obj = registry
                 .get(resource, namespace, name.unwrap_or(""))
                 .await?;

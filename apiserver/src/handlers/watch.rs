@@ -98,6 +98,14 @@ pub async fn watch(
     let state = state.clone();
     let info = info.clone();
     tokio::spawn(async move {
+        let gauge = state
+            .metrics
+            .watches
+            .get_or_create(&crate::metrics::ResourceLabels {
+                resource: info.plural.clone(),
+            })
+            .clone();
+        gauge.inc();
         let w = Watcher {
             state,
             info,
@@ -105,6 +113,7 @@ pub async fn watch(
             tx,
         };
         w.run(start, send_initial, bookmarks, timeout).await;
+        gauge.dec();
     });
     Ok(stream_response(rx))
 }

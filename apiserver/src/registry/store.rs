@@ -714,6 +714,12 @@ impl Registry {
         let mut warnings = Vec::new();
         let body = self.normalize(info, body, opts.field_validation, &mut warnings)?;
         let body = self.to_internal(info, body);
+        let body_name = meta::name(&body);
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
         let precondition = meta::resource_version(&body).map(str::to_string);
         let written = self
             .write_update(
