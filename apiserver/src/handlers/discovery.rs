@@ -126,3 +126,154 @@ pub fn api_resource_list(table: &ResourceTable, group: &str, version: &str) -> O
         "resources": resources,
     }))
 }
+
+/// Which aggregated discovery version (if any) an Accept header asks for first:
+/// `application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList` (kubectl 1.30+) or
+/// `v=v2beta1` (1.27–1.29). Entries are tried in order, as the client lists them.
+pub fn aggregated_version(accept: &str) -> Option<&'static str> {
+    for entry in accept.split(',') {
+        let mut parts = entry.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("");
+        let params: Vec<(&str, &str)> = parts.filter_map(|p| p.split_once('=')).collect();
+        let get = |k: &str| params.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+        if media == "application/json"
+            && get("as") == Some("APIGroupDiscoveryList")
+            && get("g") == Some("apidiscovery.k8s.io")
+        {
+            match get("v") {
+                Some("v2") => return Some("v2"),
+                Some("v2beta1") => return Some("v2beta1"),
+                _ => {}
+            }
+        }
+        if matches!(media, "application/json" | "*/*" | "application/*") && get("as").is_none() {
+            return None;
+        }
+    }
+    None
+}
+
+fn discovery_resource(r: &machinery::ResourceInfo) -> Value {
+    let mut subresources = Vec::new();
+    for sub in &r.subresources {
+        let (group, version, kind, verbs): (&str, &str, &str, &[&str]) = match sub {
+            Subresource::Status => (&r.group, &r.version, &r.kind, &["get", "patch", "update"]),
+            Subresource::Scale => ("autoscaling", "v1", "Scale", &["get", "patch", "update"]),
+            Subresource::Binding => ("", "v1", "Binding", &["create"]),
+            Subresource::Log => ("", "v1", "Pod", &["get"]),
+            Subresource::Eviction => ("policy", "v1", "Eviction", &["create"]),
+        };
+        subresources.push(json!({
+            "subresource": sub.name(),
+            "responseKind": { "group": group, "version": version, "kind": kind },
+            "verbs": verbs,
+        }));
+    }
+    let mut entry = json!({
+        "resource": r.plural,
+        "responseKind": { "group": r.group, "version": r.version, "kind": r.kind },
+        "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+        "singularResource": r.singular,
+        "verbs": r.verbs(),
+    });
+    if !r.short_names.is_empty() {
+        entry["shortNames"] = json!(r.short_names);
+    }
+    if !r.categories.is_empty() {
+        entry["categories"] = json!(r.categories);
+    }
+    if !subresources.is_empty() {
+        entry["subresources"] = json!(subresources);
+    }
+    entry
+}
+
+/// Aggregated discovery: every group (core only for `/api`, the named groups for `/apis`)
+/// with its versions and resources in one document.
+pub fn aggregated(table: &ResourceTable, legacy: bool, version: &str) -> Value {
+    let mut groups: Vec<String> = Vec::new();
+    for (g, _) in table.group_versions() {
+        if g.is_empty() == legacy && !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    let items: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            let versions: Vec<Value> = table
+                .group_versions()
+                .into_iter()
+                .filter(|(group, _)| group == g)
+                .map(|(_, v)| {
+                    let resources: Vec<Value> = table
+                        .in_group_version(g, &v)
+                        .map(|r| discovery_resource(r))
+                        .collect();
+                    json!({ "version": v, "resources": resources, "freshness": "Current" })
+                })
+                .collect();
+            let mut metadata = json!({ "creationTimestamp": null });
+            if !g.is_empty() {
+                metadata["name"] = json!(g);
+            }
+            json!({ "metadata": metadata, "versions": versions })
+        })
+        .collect();
+    json!({
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": format!("apidiscovery.k8s.io/{version}"),
+        "metadata": {},
+        "items": items,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregated_accept_headers() {
+        let kubectl_132 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+        assert_eq!(aggregated_version(kubectl_132), Some("v2"));
+        let kubectl_127 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+        assert_eq!(aggregated_version(kubectl_127), Some("v2beta1"));
+        assert_eq!(aggregated_version("application/json"), None);
+        assert_eq!(
+            aggregated_version(
+                "application/json, application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn aggregated_documents() {
+        let table = ResourceTable::builtin();
+        let core = aggregated(&table, true, "v2");
+        assert_eq!(core["items"].as_array().unwrap().len(), 1);
+        let pods = core["items"][0]["versions"][0]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["resource"] == "pods")
+            .unwrap();
+        assert_eq!(pods["scope"], "Namespaced");
+        assert!(
+            pods["subresources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["subresource"] == "binding")
+        );
+        let groups = aggregated(&table, false, "v2beta1");
+        assert_eq!(groups["apiVersion"], "apidiscovery.k8s.io/v2beta1");
+        assert!(
+            groups["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["metadata"]["name"] == "apps")
+        );
+    }
+}

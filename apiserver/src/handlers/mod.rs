@@ -80,11 +80,32 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
 }
 
 async fn api_versions(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = aggregated_discovery(&state, &headers, true) {
+        return resp;
+    }
     discovery_response(&headers, &discovery::api_versions(&state.advertise_address))
 }
 
 async fn apis(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
+    if let Some(resp) = aggregated_discovery(&state, &headers, false) {
+        return resp;
+    }
     discovery_response(&headers, &discovery::api_group_list(&state.registry.table))
+}
+
+/// `/api` and `/apis` as one aggregated document when the client asks for it, so kubectl
+/// needs no request per group-version.
+fn aggregated_discovery(state: &ApiState, headers: &HeaderMap, legacy: bool) -> Option<Response> {
+    let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
+    let version = discovery::aggregated_version(accept)?;
+    let doc = discovery::aggregated(&state.registry.table, legacy, version);
+    let mut resp = respond(StatusCode::OK, Encoding::Json, &doc);
+    let content_type =
+        format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList");
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        resp.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    Some(resp)
 }
 
 fn discovery_response(headers: &HeaderMap, value: &Value) -> Response {
