@@ -16,6 +16,9 @@ pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
 pub enum Encoding {
     Json,
     Yaml,
+    /// Kubernetes protobuf (`k8s\0` + runtime.Unknown) for the built-in kinds; anything it
+    /// cannot encode goes out as JSON.
+    Protobuf,
 }
 
 /// Picks the response encoding from Accept. JSON unless YAML is asked for first; 406 when
@@ -32,11 +35,68 @@ pub fn negotiate(headers: &HeaderMap) -> Result<Encoding, ApiError> {
         match media {
             "application/json" | "*/*" | "application/*" | "" => return Ok(Encoding::Json),
             "application/yaml" => return Ok(Encoding::Yaml),
+            "application/vnd.kubernetes.protobuf" => return Ok(Encoding::Protobuf),
             _ => {}
         }
     }
     Err(ApiError::not_acceptable(format!(
         "only the following media types are accepted: application/json, application/yaml (asked for {accept})"
+    )))
+}
+
+/// What representation of objects a client asks for, beyond the encoding: the objects
+/// themselves, a `meta.k8s.io` Table (kubectl get), or PartialObjectMetadata (metadata-only
+/// informers). The str is the meta.k8s.io apiVersion asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Object,
+    Table(&'static str),
+    Metadata(&'static str),
+}
+
+/// Encoding and target from Accept: the first entry this server can answer wins, as in
+/// kube-apiserver (kubectl lists Table v1, Table v1beta1, then plain JSON).
+pub fn negotiate_target(headers: &HeaderMap) -> Result<(Encoding, Target), ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok((Encoding::Json, Target::Object));
+    };
+    if accept.trim().is_empty() {
+        return Ok((Encoding::Json, Target::Object));
+    }
+    for entry in accept.split(',') {
+        let mut parts = entry.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("");
+        let params: Vec<(&str, &str)> = parts.filter_map(|p| p.split_once('=')).collect();
+        let get = |k: &str| params.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+        let encoding = match media {
+            "application/json" | "*/*" | "application/*" | "" => Encoding::Json,
+            "application/yaml" => Encoding::Yaml,
+            "application/vnd.kubernetes.protobuf" => Encoding::Protobuf,
+            _ => continue,
+        };
+        let version = match get("v") {
+            Some("v1") => "meta.k8s.io/v1",
+            Some("v1beta1") => "meta.k8s.io/v1beta1",
+            _ => "meta.k8s.io/v1",
+        };
+        let target = match (get("as"), get("g")) {
+            (None, _) => Target::Object,
+            (Some("Table"), Some("meta.k8s.io")) => Target::Table(version),
+            (Some("PartialObjectMetadata" | "PartialObjectMetadataList"), Some("meta.k8s.io")) => {
+                Target::Metadata(version)
+            }
+            _ => continue,
+        };
+        // Tables and metadata are JSON documents here; protobuf is for objects.
+        let encoding = match (target, encoding) {
+            (Target::Object, e) => e,
+            (_, Encoding::Protobuf) => continue,
+            (_, e) => e,
+        };
+        return Ok((encoding, target));
+    }
+    Err(ApiError::not_acceptable(format!(
+        "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf (asked for {accept})"
     )))
 }
 
@@ -94,13 +154,7 @@ pub fn decode_object(content_type: Option<&str>, bytes: &[u8]) -> Result<Value, 
         Some("application/yaml") | Some("application/x-yaml") | Some("text/yaml") => {
             decode_yaml(bytes)?
         }
-        Some("application/vnd.kubernetes.protobuf") => {
-            return Err(ApiError::new(
-                415,
-                "UnsupportedMediaType",
-                "protobuf request bodies are not supported by this server yet; send application/json",
-            ));
-        }
+        Some("application/vnd.kubernetes.protobuf") => decode_protobuf(bytes)?,
         Some(other) => return Err(ApiError::unsupported_media_type(other)),
     };
     if !value.is_object() {
@@ -109,6 +163,20 @@ pub fn decode_object(content_type: Option<&str>, bytes: &[u8]) -> Result<Value, 
         ));
     }
     Ok(value)
+}
+
+/// A protobuf body of a built-in kind, as the JSON object it stands for.
+pub fn decode_protobuf(bytes: &[u8]) -> Result<Value, ApiError> {
+    proto::decode_object(bytes).map_err(|e| match e {
+        proto::ProtoError::UnsupportedKind { api_version, kind } => ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!("protobuf is not supported for {kind} ({api_version}); send application/json"),
+        ),
+        other => ApiError::bad_request(format!(
+            "couldn't decode the protobuf request body: {other}"
+        )),
+    })
 }
 
 pub fn decode_json(bytes: &[u8]) -> Result<Value, ApiError> {
@@ -135,6 +203,18 @@ pub fn respond(status: StatusCode, encoding: Encoding, value: &Value) -> Respons
         Encoding::Json => match serde_json::to_vec(value) {
             Ok(bytes) => raw_json(status, Bytes::from(bytes)),
             Err(e) => error_response(&ApiError::internal(format!("cannot encode response: {e}"))),
+        },
+        Encoding::Protobuf => match proto::encode_object(value) {
+            Ok(bytes) => (
+                status,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(proto::CONTENT_TYPE),
+                )],
+                bytes,
+            )
+                .into_response(),
+            Err(_) => respond(status, Encoding::Json, value),
         },
         Encoding::Yaml => match serde_yaml::to_string(value) {
             Ok(text) => (
@@ -200,7 +280,7 @@ mod tests {
             header::ACCEPT,
             HeaderValue::from_static("application/vnd.kubernetes.protobuf,application/json"),
         );
-        assert_eq!(negotiate(&h).unwrap(), Encoding::Json);
+        assert_eq!(negotiate(&h).unwrap(), Encoding::Protobuf);
         h.insert(
             header::ACCEPT,
             HeaderValue::from_static(
@@ -210,11 +290,39 @@ mod tests {
         assert_eq!(negotiate(&h).unwrap(), Encoding::Json);
         h.insert(header::ACCEPT, HeaderValue::from_static("application/yaml"));
         assert_eq!(negotiate(&h).unwrap(), Encoding::Yaml);
+        h.insert(header::ACCEPT, HeaderValue::from_static("image/png"));
+        assert_eq!(negotiate(&h).unwrap_err().code, 406);
+    }
+
+    #[test]
+    fn targets() {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"));
+        assert_eq!(
+            negotiate_target(&h).unwrap(),
+            (Encoding::Json, Target::Table("meta.k8s.io/v1"))
+        );
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"));
+        assert_eq!(
+            negotiate_target(&h).unwrap(),
+            (Encoding::Json, Target::Metadata("meta.k8s.io/v1"))
+        );
         h.insert(
             header::ACCEPT,
-            HeaderValue::from_static("application/vnd.kubernetes.protobuf"),
+            HeaderValue::from_static("application/json;as=Foo;g=bar,application/json"),
         );
-        assert_eq!(negotiate(&h).unwrap_err().code, 406);
+        assert_eq!(
+            negotiate_target(&h).unwrap(),
+            (Encoding::Json, Target::Object)
+        );
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json;as=Table;v=v1;g=meta.k8s.io"),
+        );
+        assert_eq!(
+            negotiate_target(&h).unwrap().1,
+            Target::Table("meta.k8s.io/v1")
+        );
     }
 
     #[test]
@@ -230,10 +338,10 @@ mod tests {
         );
         assert!(decode_object(Some("application/yaml"), b"kind: Pod\n").is_ok());
         assert_eq!(
-            decode_object(Some("application/vnd.kubernetes.protobuf"), b"k8s\0")
+            decode_object(Some("application/vnd.kubernetes.protobuf"), b"nope")
                 .unwrap_err()
                 .code,
-            415
+            400
         );
         assert_eq!(
             decode_object(Some("image/png"), b"x").unwrap_err().code,

@@ -99,6 +99,7 @@ pub async fn list(
     namespace: Option<&str>,
     query: &Query,
     encoding: Encoding,
+    view: super::View,
 ) -> Result<Response, ApiError> {
     let registry = &state.registry;
     let strategy = registry.strategy(info);
@@ -206,7 +207,7 @@ pub async fn list(
             list_meta.insert("remainingItemCount".into(), json!(remaining));
         }
     }
-    render_list(state, info, &list_meta, &page, encoding)
+    render_list(state, info, &list_meta, &page, encoding, view)
 }
 
 fn too_large(requested: Revision, current: Revision) -> ApiError {
@@ -277,19 +278,16 @@ fn render_list(
     list_meta: &Map<String, Value>,
     items: &[&Arc<CachedObject>],
     encoding: Encoding,
+    view: super::View,
 ) -> Result<Response, ApiError> {
     let convert = info.group == "events.k8s.io";
-    if encoding == Encoding::Yaml || convert {
+    if encoding != Encoding::Json || convert || !view.is_object() {
         let items: Vec<Value> = items
             .iter()
             .map(|o| state.registry.to_external(info, o.object.clone()))
             .collect();
-        let list = json!({
-            "kind": info.list_kind(),
-            "apiVersion": info.api_version(),
-            "metadata": list_meta,
-            "items": items,
-        });
+        let refs: Vec<&Value> = items.iter().collect();
+        let list = view.list(info, &refs, list_meta.clone());
         return Ok(codec::respond(StatusCode::OK, encoding, &list));
     }
     let head = serde_json::to_vec(&json!({

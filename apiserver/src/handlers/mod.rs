@@ -28,6 +28,7 @@ use crate::registry::meta;
 use crate::registry::store::{
     DeleteOptions, Deleted, FieldValidation, Propagation, WriteOptions, scale_of,
 };
+use crate::registry::table;
 
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
@@ -160,6 +161,80 @@ fn discovery_document(state: &ApiState, path: &str) -> Option<Value> {
     }
 }
 
+/// How objects are shown: themselves, as Table rows or as PartialObjectMetadata.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    pub target: codec::Target,
+    pub include: table::IncludeObject,
+}
+
+impl View {
+    pub fn is_object(&self) -> bool {
+        self.target == codec::Target::Object
+    }
+
+    /// One object (GET, or one watch event) in this view. `headers`: whether a Table carries
+    /// its column definitions.
+    pub fn one(&self, info: &ResourceInfo, obj: &Value, headers: bool) -> Value {
+        match self.target {
+            codec::Target::Object => obj.clone(),
+            codec::Target::Table(version) => {
+                let mut list_meta = serde_json::Map::new();
+                if let Some(rv) = meta::resource_version(obj) {
+                    list_meta.insert("resourceVersion".into(), json!(rv));
+                }
+                table::table_at(
+                    version,
+                    &info.group,
+                    &info.kind,
+                    &[(obj, self.include)],
+                    headers,
+                    list_meta,
+                    chrono::Utc::now(),
+                )
+            }
+            codec::Target::Metadata(version) => table::partial_object_metadata_as(version, obj),
+        }
+    }
+
+    pub fn single(&self, info: &ResourceInfo, obj: &Value) -> Value {
+        self.one(info, obj, true)
+    }
+
+    /// A list in this view (objects are rendered by the caller when `is_object`).
+    pub fn list(
+        &self,
+        info: &ResourceInfo,
+        items: &[&Value],
+        list_meta: serde_json::Map<String, Value>,
+    ) -> Value {
+        match self.target {
+            codec::Target::Table(version) => {
+                let rows: Vec<(&Value, table::IncludeObject)> =
+                    items.iter().map(|o| (*o, self.include)).collect();
+                table::table_at(
+                    version,
+                    &info.group,
+                    &info.kind,
+                    &rows,
+                    true,
+                    list_meta,
+                    chrono::Utc::now(),
+                )
+            }
+            codec::Target::Metadata(version) => {
+                table::partial_object_metadata_list_as(version, items, list_meta)
+            }
+            codec::Target::Object => json!({
+                "kind": info.list_kind(),
+                "apiVersion": info.api_version(),
+                "metadata": list_meta,
+                "items": items,
+            }),
+        }
+    }
+}
+
 fn write_options(query: &Query) -> Result<WriteOptions, ApiError> {
     let dry_run = match query.get("dryRun") {
         None => false,
@@ -233,21 +308,25 @@ async fn serve_resource(
             return Err(ApiError::path_not_found());
         }
     }
-    let encoding = codec::negotiate(headers)?;
+    let (encoding, target) = codec::negotiate_target(headers)?;
+    let include =
+        table::IncludeObject::parse(query.get("includeObject")).map_err(ApiError::bad_request)?;
+    let view = View { target, include };
     let name = info.name.as_deref();
 
     match (verb, sub) {
-        (Verb::List, None) => list::list(state, resource, namespace, query, encoding).await,
-        (Verb::Watch, None) => watch::watch(state, resource, namespace, name, query).await,
+        (Verb::List, None) => list::list(state, resource, namespace, query, encoding, view).await,
+        (Verb::Watch, None) => watch::watch(state, resource, namespace, name, query, view).await,
         (Verb::Get, None | Some("status")) => {
             list::parse_resource_version(query)?;
             let obj = registry
                 .get(resource, namespace, name.unwrap_or(""))
                 .await?;
+            let obj = registry.to_external(resource, obj);
             Ok(respond(
                 StatusCode::OK,
                 encoding,
-                &registry.to_external(resource, obj),
+                &view.single(resource, &obj),
             ))
         }
         (Verb::Get, Some("scale")) => {

@@ -33,6 +33,7 @@ pub async fn watch(
     namespace: Option<&str>,
     name: Option<&str>,
     query: &Query,
+    view: super::View,
 ) -> Result<Response, ApiError> {
     let registry = &state.registry;
     let strategy = registry.strategy(info);
@@ -111,6 +112,8 @@ pub async fn watch(
             info,
             filter,
             tx,
+            view,
+            headers_sent: std::sync::atomic::AtomicBool::new(false),
         };
         w.run(start, send_initial, bookmarks, timeout).await;
         gauge.dec();
@@ -147,6 +150,9 @@ struct Watcher {
     info: Arc<ResourceInfo>,
     filter: Filter,
     tx: mpsc::Sender<Result<Bytes, Infallible>>,
+    view: super::View,
+    /// A Table watch sends column definitions with its first event only.
+    headers_sent: std::sync::atomic::AtomicBool,
 }
 
 impl Watcher {
@@ -156,6 +162,17 @@ impl Watcher {
 
     /// The object's bytes as this watch's group-version shows them.
     fn object_bytes(&self, obj: &CachedObject) -> Bytes {
+        if !self.view.is_object() {
+            let v = self
+                .state
+                .registry
+                .to_external(&self.info, obj.object.clone());
+            let first = !self
+                .headers_sent
+                .swap(true, std::sync::atomic::Ordering::Relaxed);
+            let shown = self.view.one(&self.info, &v, first);
+            return Bytes::from(serde_json::to_vec(&shown).unwrap_or_default());
+        }
         if self.info.group == "events.k8s.io" {
             let v = self
                 .state

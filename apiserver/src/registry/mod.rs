@@ -6,3 +6,4 @@ pub mod kinds;
 pub mod meta;
 pub mod store;
 pub mod strategy;
+pub mod table;
