@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod handlers;
 pub mod kubeconfig;
 pub mod metrics;
+pub mod openapi;
 pub mod registry;
 pub mod serve;
 pub mod server;
@@ -21,4 +22,6 @@ pub struct ApiState {
     pub metrics: std::sync::Arc<metrics::Metrics>,
     /// `ip:port` clients are told to use (discovery's serverAddressByClientCIDRs).
     pub advertise_address: String,
+    /// OpenAPI v2/v3 documents, built on first request from the resource table.
+    pub openapi: openapi::OpenApiCache,
 }

@@ -196,6 +196,7 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
         },
         metrics,
         advertise_address: format!("{advertise}:{}", secure_addr.port()),
+        openapi: crate::openapi::OpenApiCache::new(),
     });
 
     // Certificates and credentials.

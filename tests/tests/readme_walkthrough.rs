@@ -2,7 +2,7 @@
 //! starts the cluster (with `./scripts/up` replaced by the already built binary, and the port
 //! and data dir moved to free ones so tests can run side by side), then every command of the
 //! block that follows it, in one shell, stopping at the first failure.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Read;
 use std::process::{Command, Stdio};

@@ -47,6 +47,9 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/version/",
             get(|| async { axum::Json(discovery::version()) }),
         )
+        .route("/openapi/v2", get(openapi))
+        .route("/openapi/v3", get(openapi))
+        .route("/openapi/v3/{*rest}", get(openapi))
         .route("/api", get(api_versions))
         .route("/apis", get(apis))
         .fallback(resource_handler)
@@ -78,6 +81,15 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
         state.metrics.encode(),
     )
         .into_response()
+}
+
+/// `/openapi/v2` (JSON or gnostic protobuf) and `/openapi/v3[/<group-version>]`.
+async fn openapi(State(state): State<Arc<ApiState>>, req: Request) -> Response {
+    let docs = state.openapi.documents(&state.registry.table);
+    match docs.respond(req.uri(), req.headers()) {
+        Some(resp) => resp.map(Body::from),
+        None => error_response(&ApiError::path_not_found()),
+    }
 }
 
 async fn api_versions(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Response {
