@@ -352,7 +352,6 @@ pub async fn run(opts: ApiOptions) -> anyhow::Result<()> {
         ];
         if opts.plain_http {
             eprintln!("# DIAGNOSTIC RUN: plain HTTP (--insecure-port), not HTTPS");
-            println!("transport plain-http -");
         }
         let mode = match opts.client {
             Some(m) => m,
@@ -361,8 +360,16 @@ pub async fn run(opts: ApiOptions) -> anyhow::Result<()> {
             }
             None => Mode::H2,
         };
-        eprintln!("# client: {} ", mode.as_str());
-        println!("client_mode {} -", mode.as_str());
+        eprintln!("# client: {}", mode.as_str());
+        let client_note = format!(
+            "{} client",
+            match (opts.plain_http, mode) {
+                (false, Mode::H1) => "HTTPS, HTTP/1.1",
+                (false, Mode::H2) => "HTTPS, HTTP/2",
+                (true, Mode::H1) => "PLAIN HTTP, HTTP/1.1",
+                (true, Mode::H2) => "PLAIN HTTP, HTTP/2",
+            }
+        );
 
         if wants(Part::Writes) {
             // Every run writes keys of its own, also when a concurrency is given twice.
@@ -422,7 +429,7 @@ pub async fn run(opts: ApiOptions) -> anyhow::Result<()> {
                     &format!("api_creates_per_s_c{c}"),
                     "api_create",
                     &format!("c{c}"),
-                    "",
+                    &client_note,
                 );
                 if api_load.errors > 0 {
                     verdicts
@@ -543,12 +550,13 @@ async fn list_pods(
     }
 
     let n = opts.pods;
-    for (name, query) in [
+    let variants = [
         (format!("list_{n}_pods_ms"), "?resourceVersion=0"),
         (format!("list_{n}_pods_consistent_ms"), ""),
-    ] {
+    ];
+    for (_, query) in &variants {
         let url = format!("{path}{query}");
-        // One untimed call checks the answer.
+        // One untimed call each checks the answer.
         let body = sender
             .call(Method::GET, &url, Bytes::new(), StatusCode::OK)
             .await?;
@@ -563,19 +571,29 @@ async fn list_pods(
             "# GET {url}: {items} items, {:.1} MB",
             body.len() as f64 / 1e6
         );
-        let mut samples = Vec::with_capacity(opts.list_repeats);
-        let meter = CpuMeter::start(procs);
-        for _ in 0..opts.list_repeats {
+    }
+    // The two kinds alternate, so drift in the machine's load affects both alike.
+    let mut samples = vec![Vec::with_capacity(opts.list_repeats); variants.len()];
+    let meter = CpuMeter::start(procs);
+    for _ in 0..opts.list_repeats {
+        for (i, (_, query)) in variants.iter().enumerate() {
+            let url = format!("{path}{query}");
             let began = Instant::now();
             sender
                 .call(Method::GET, &url, Bytes::new(), StatusCode::OK)
                 .await?;
-            samples.push(began.elapsed());
+            samples[i].push(began.elapsed());
         }
-        cpu_note(&format!("GET {url}"), &meter, opts.list_repeats as u64);
+    }
+    cpu_note(
+        "LIST (both kinds)",
+        &meter,
+        (opts.list_repeats * variants.len()) as u64,
+    );
+    for ((name, _), mut s) in variants.iter().zip(samples) {
         figure(
-            &name,
-            median_ms(&mut samples),
+            name,
+            median_ms(&mut s),
             "ms",
             &format!("median of {}", opts.list_repeats),
         );
@@ -594,10 +612,99 @@ struct WatchOutcome {
     error: Option<String>,
 }
 
-/// `opts.watchers` watchers (one HTTP/1.1 connection each, like separate clients) on the
-/// ConfigMaps of a fresh namespace, then `opts.watch_writes` creates there; events/s is the
-/// number of events delivered across all watchers over the time from the first write to the
-/// last event received.
+/// The watchers of one fan-out run, each on its own HTTP/1.1 connection (like separate
+/// clients), each expecting the `n` objects `fan-NNNNNN` ADDED.
+struct Watchers {
+    handles: Vec<tokio::task::JoinHandle<WatchOutcome>>,
+    /// Opens the gate of watchers started with one.
+    gate: tokio::sync::watch::Sender<bool>,
+}
+
+impl Watchers {
+    /// Starts `count` watchers on `url` and returns once all are ready: with `gated`, once
+    /// connected (their requests go out when [`Watchers::open`] is called); without, once the
+    /// server has answered their watch requests.
+    async fn start(
+        target: &Target,
+        url: &str,
+        n: u64,
+        count: usize,
+        gated: bool,
+    ) -> anyhow::Result<Self> {
+        let give_up = Instant::now() + Duration::from_secs(90);
+        let (gate, gate_rx) = tokio::sync::watch::channel(!gated);
+        let (ready_tx, mut ready_rx) = mpsc::channel::<anyhow::Result<()>>(count);
+        let mut handles = Vec::with_capacity(count);
+        for _ in 0..count {
+            let target = target.clone();
+            let ready = ready_tx.clone();
+            let url = url.to_string();
+            let gate = gate_rx.clone();
+            handles.push(tokio::spawn(async move {
+                let mut outcome = WatchOutcome::default();
+                if let Err(e) =
+                    watch_one(&target, &url, n, give_up, ready, gate, &mut outcome).await
+                {
+                    outcome.error = Some(format!("{e:#}"));
+                }
+                outcome
+            }));
+        }
+        drop(ready_tx);
+        for _ in 0..count {
+            match tokio::time::timeout(Duration::from_secs(30), ready_rx.recv()).await {
+                Ok(Some(Ok(()))) => {}
+                Ok(Some(Err(e))) => return Err(e.context("starting a watch")),
+                Ok(None) | Err(_) => bail!("watchers did not start within 30 s"),
+            }
+        }
+        Ok(Self { handles, gate })
+    }
+
+    fn open(&self) {
+        self.gate.send_replace(true);
+    }
+
+    /// Waits for every watcher: (events delivered, watchers that got all, time of the last
+    /// event, the first problem).
+    async fn finish(self, n: u64) -> (u64, usize, Option<Instant>, Option<String>) {
+        let mut delivered = 0u64;
+        let mut complete = 0usize;
+        let mut last: Option<Instant> = None;
+        let mut first_problem = None;
+        for h in self.handles {
+            let outcome = h.await.unwrap_or_else(|e| WatchOutcome {
+                error: Some(e.to_string()),
+                ..WatchOutcome::default()
+            });
+            delivered += outcome.distinct;
+            if outcome.distinct == n {
+                complete += 1;
+            } else if first_problem.is_none() {
+                first_problem = Some(format!(
+                    "got {} of {n} events ({} lines){}",
+                    outcome.distinct,
+                    outcome.lines,
+                    outcome
+                        .error
+                        .map(|e| format!(", error: {e}"))
+                        .unwrap_or_default()
+                ));
+            }
+            if let Some(t) = outcome.last_event {
+                last = Some(last.map_or(t, |l| l.max(t)));
+            }
+        }
+        (delivered, complete, last, first_problem)
+    }
+}
+
+/// Watch fan-out on the ConfigMaps of a fresh namespace. Live: `opts.watchers` watchers, then
+/// `opts.watch_writes` creates; events/s is the events delivered across all watchers over the
+/// time from the first write to the last event received (so it cannot exceed the write rate
+/// times the watchers). Replay: as many new watchers from the resourceVersion before those
+/// writes, released at once; each is sent the same events from the watch cache's history as
+/// fast as the server can, which shows the fan-out capacity itself.
 async fn watch_fanout(
     target: &Target,
     mode: Mode,
@@ -607,6 +714,7 @@ async fn watch_fanout(
 ) -> anyhow::Result<()> {
     let ns = "bench-watch";
     let n = opts.watch_writes;
+    let w = opts.watchers;
     let mut sender = target.connect(mode).await?;
     create_namespace(&mut sender, ns).await?;
     let path = format!("/api/v1/namespaces/{ns}/configmaps");
@@ -618,31 +726,10 @@ async fn watch_fanout(
         .as_str()
         .context("list without metadata.resourceVersion")?
         .to_string();
+    let url = format!("{path}?watch=1&resourceVersion={rv}");
 
-    let give_up = Instant::now() + Duration::from_secs(90);
-    let (ready_tx, mut ready_rx) = mpsc::channel::<anyhow::Result<()>>(opts.watchers);
-    let mut handles = Vec::with_capacity(opts.watchers);
-    for _ in 0..opts.watchers {
-        let target = target.clone();
-        let ready = ready_tx.clone();
-        let url = format!("{path}?watch=1&resourceVersion={rv}");
-        handles.push(tokio::spawn(async move {
-            let mut outcome = WatchOutcome::default();
-            if let Err(e) = watch_one(&target, &url, n, give_up, ready, &mut outcome).await {
-                outcome.error = Some(format!("{e:#}"));
-            }
-            outcome
-        }));
-    }
-    drop(ready_tx);
-    for _ in 0..opts.watchers {
-        match tokio::time::timeout(Duration::from_secs(30), ready_rx.recv()).await {
-            Ok(Some(Ok(()))) => {}
-            Ok(Some(Err(e))) => return Err(e.context("starting a watch")),
-            Ok(None) | Err(_) => bail!("watchers did not start within 30 s"),
-        }
-    }
-
+    // Live.
+    let watchers = Watchers::start(target, &url, n, w, false).await?;
     let template = Arc::new(Template::configmap(8, "fan-000000".len())?);
     let senders = target.senders(mode, SETUP_CONCURRENCY).await?;
     let create_path: Arc<str> = path.as_str().into();
@@ -662,50 +749,22 @@ async fn watch_fanout(
             writes.first_error.as_deref().unwrap_or("?")
         ));
     }
-
-    let mut delivered = 0u64;
-    let mut complete = 0usize;
-    let mut last = first_write;
-    let mut first_problem = None;
-    for h in handles {
-        let outcome = h.await.unwrap_or_else(|e| WatchOutcome {
-            error: Some(e.to_string()),
-            ..WatchOutcome::default()
-        });
-        delivered += outcome.distinct;
-        if outcome.distinct == n {
-            complete += 1;
-        } else if first_problem.is_none() {
-            first_problem = Some(format!(
-                "got {} of {n} events ({} lines){}",
-                outcome.distinct,
-                outcome.lines,
-                outcome
-                    .error
-                    .map(|e| format!(", error: {e}"))
-                    .unwrap_or_default()
-            ));
-        }
-        if let Some(t) = outcome.last_event {
-            last = last.max(t);
-        }
-    }
-    cpu_note("watch fan-out, per delivered event", &meter, delivered);
-    let w = opts.watchers;
-    let span = (last - first_write).as_secs_f64();
+    let (delivered, complete, last, problem) = watchers.finish(n).await;
+    cpu_note(
+        "watch fan-out (live), per delivered event",
+        &meter,
+        delivered,
+    );
+    let last = last.unwrap_or(first_write);
     figure(
         &format!("watch_fanout_events_per_s_{w}"),
-        if span > 0.0 {
-            delivered as f64 / span
-        } else {
-            0.0
-        },
+        delivered as f64 / (last - first_write).as_secs_f64().max(1e-9),
         "events/s",
         &format!("{w} watchers x {n} creates"),
     );
     figure(
         "watch_fanout_write_per_s",
-        writes.ok as f64 / (writes_done - first_write).as_secs_f64(),
+        writes.ok as f64 / (writes_done - first_write).as_secs_f64().max(1e-9),
         "ops/s",
         &format!("the {n} creates, {SETUP_CONCURRENCY} in flight"),
     );
@@ -715,36 +774,77 @@ async fn watch_fanout(
         "ms",
         "last create answered -> last event received",
     );
-    let note = if complete == w {
-        "every watcher got every event".to_string()
-    } else {
-        let problem = first_problem.unwrap_or_default();
-        verdicts.failed.push(format!(
-            "watch fan-out: {} of {w} watchers incomplete; first: {problem}",
-            w - complete
-        ));
-        format!("FAILED: {problem}")
-    };
-    figure(
+    check_watchers(
+        verdicts,
         "watch_fanout_complete_watchers",
-        complete as f64,
-        "count",
-        &note,
+        complete,
+        w,
+        problem,
+    );
+
+    // Replay.
+    let watchers = Watchers::start(target, &url, n, w, true).await?;
+    let meter = CpuMeter::start(procs);
+    let opened = Instant::now();
+    watchers.open();
+    let (delivered, complete, last, problem) = watchers.finish(n).await;
+    cpu_note("watch replay, per delivered event", &meter, delivered);
+    let span = last.map_or(0.0, |l| (l - opened).as_secs_f64());
+    figure(
+        &format!("watch_replay_events_per_s_{w}"),
+        delivered as f64 / span.max(1e-9),
+        "events/s",
+        &format!("{w} watchers each sent the {n} events from the cache at once"),
+    );
+    check_watchers(
+        verdicts,
+        "watch_replay_complete_watchers",
+        complete,
+        w,
+        problem,
     );
     Ok(())
 }
 
+fn check_watchers(
+    verdicts: &mut Verdicts,
+    name: &str,
+    complete: usize,
+    watchers: usize,
+    problem: Option<String>,
+) {
+    let note = if complete == watchers {
+        "every watcher got every event".to_string()
+    } else {
+        let problem = problem.unwrap_or_default();
+        verdicts.failed.push(format!(
+            "{name}: {} of {watchers} watchers incomplete; first: {problem}",
+            watchers - complete
+        ));
+        format!("FAILED: {problem}")
+    };
+    figure(name, complete as f64, "count", &note);
+}
+
 /// Runs one watch until it has seen all `n` objects `fan-NNNNNN` ADDED or `give_up` passes.
+/// Reports ready once connected if `gate` is closed (and sends the request when it opens),
+/// else once the server answered the watch request.
 async fn watch_one(
     target: &Target,
     url: &str,
     n: u64,
     give_up: Instant,
     ready: mpsc::Sender<anyhow::Result<()>>,
+    mut gate: tokio::sync::watch::Receiver<bool>,
     outcome: &mut WatchOutcome,
 ) -> anyhow::Result<()> {
+    let gated = !*gate.borrow();
     let started = async {
         let mut sender = target.connect(Mode::H1).await?;
+        if gated {
+            let _ = ready.send(Ok(())).await;
+            gate.wait_for(|open| *open).await?;
+        }
         let request = sender.request(Method::GET, url, Bytes::new())?;
         let response = sender.send_streaming(request).await?;
         if response.status() != StatusCode::OK {
@@ -755,7 +855,9 @@ async fn watch_one(
     .await;
     let (_sender, response) = match started {
         Ok(s) => {
-            let _ = ready.send(Ok(())).await;
+            if !gated {
+                let _ = ready.send(Ok(())).await;
+            }
             s
         }
         Err(e) => {
