@@ -296,11 +296,25 @@ pub fn is_public_path(path: &str) -> bool {
 #[derive(Debug, Clone)]
 pub struct Authenticator {
     tokens: Arc<TokenAuthenticator>,
+    bootstrap: Option<crate::bootstraptoken::BootstrapTokenAuthenticator>,
 }
 
 impl Authenticator {
     pub fn new(tokens: Arc<TokenAuthenticator>) -> Self {
-        Self { tokens }
+        Self {
+            tokens,
+            bootstrap: None,
+        }
+    }
+
+    /// Also accepts bootstrap tokens (`<id>.<secret>`, checked against their Secrets), after
+    /// the static tokens.
+    pub fn with_bootstrap_tokens(
+        mut self,
+        bootstrap: crate::bootstraptoken::BootstrapTokenAuthenticator,
+    ) -> Self {
+        self.bootstrap = Some(bootstrap);
+        self
     }
 
     /// The token store, for adding tokens at run time.
@@ -319,7 +333,11 @@ impl Authenticator {
             return Some(user.clone());
         }
         match authorization_header.and_then(bearer_token) {
-            Some(token) => self.tokens.authenticate_token(token),
+            Some(token) => self.tokens.authenticate_token(token).or_else(|| {
+                self.bootstrap
+                    .as_ref()
+                    .and_then(|b| b.authenticate_token(token))
+            }),
             None => is_public_path(path).then(UserInfo::anonymous),
         }
     }

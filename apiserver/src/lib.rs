@@ -2,7 +2,11 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod authz;
 pub mod bootstrap;
+pub mod bootstraptoken;
+pub mod crd;
+pub mod csrsigning;
 pub mod handlers;
 pub mod kubeconfig;
 pub mod metrics;

@@ -179,7 +179,10 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
     let storage: Arc<dyn Storage> =
         Arc::new(InstrumentedStorage::new(raw_storage, metrics.clone()));
     let table = machinery::ResourceTable::builtin();
-    let prefixes: Vec<String> = table.all().iter().map(|r| r.list_prefix(None)).collect();
+    let mut prefixes: Vec<String> = table.all().iter().map(|r| r.list_prefix(None)).collect();
+    // Custom resources of stored CRDs get their caches from the start.
+    prefixes.extend(crate::crd::prefixes_of(&stored_crds(&storage).await?));
+    let crds = Arc::new(crate::crd::CustomResources::new(&table));
     let caches = CacheSet::new(storage.clone(), "/registry/", &prefixes);
     let mut tasks = vec![tokio::spawn(caches.clone().run())];
     let allocator = Arc::new(ServiceAllocator::new(
@@ -193,6 +196,7 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
             storage: storage.clone(),
             caches: caches.clone(),
             allocator,
+            crds,
         },
         metrics,
         advertise_address: format!("{advertise}:{}", secure_addr.port()),
@@ -218,8 +222,13 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
             (TokenAuthenticator::from_file(&path)?, Some(token))
         }
     };
-    let authn = Arc::new(Authenticator::new(Arc::new(tokens)));
-    let app = crate::serve::with_authentication(handlers::router(state.clone()), authn);
+    let authn = Arc::new(Authenticator::new(Arc::new(tokens)).with_bootstrap_tokens(
+        crate::bootstraptoken::BootstrapTokenAuthenticator::new(caches.clone()),
+    ));
+    let app = crate::serve::with_authentication(
+        crate::authz::with_authorization(handlers::router(state.clone())),
+        authn,
+    );
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let shutdown_signal = |mut rx: watch::Receiver<bool>| async move {
@@ -241,9 +250,17 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
     }
 
     caches.wait_ready().await;
+    // Serve the custom resources of established CRDs before reporting ready.
+    crate::crd::controller::sync_once(&state).await;
+    tasks.push(tokio::spawn(crate::crd::controller::run(state.clone())));
     bootstrap::ensure_system_objects(&state, advertise, secure_addr.port())
         .await
         .map_err(|e| ServerError::Bootstrap(e.to_string()))?;
+    tasks.push(tokio::spawn(crate::csrsigning::run(
+        state.clone(),
+        cert_paths.clone(),
+        crate::csrsigning::SignerConfig::default(),
+    )));
     tasks.push(tokio::spawn(bootstrap::run_endpoint_reconciler(
         state.clone(),
         advertise,
@@ -287,6 +304,21 @@ pub async fn start(config: Config) -> Result<Server, ServerError> {
         tasks,
         serving,
     })
+}
+
+/// The CRDs in storage (read before the watch cache starts).
+async fn stored_crds(storage: &Arc<dyn Storage>) -> Result<Vec<serde_json::Value>, ServerError> {
+    let page = storage
+        .list(
+            crate::crd::CRD_PREFIX,
+            crate::storage::ListOptions::default(),
+        )
+        .await?;
+    Ok(page
+        .items
+        .iter()
+        .filter_map(|kv| serde_json::from_slice(&kv.value).ok())
+        .collect())
 }
 
 /// The address other hosts reach this one at, as kube-apiserver picks its advertise address:

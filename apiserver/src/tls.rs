@@ -209,9 +209,9 @@ pub fn ensure_certs(cert_dir: &Path, sans: &[String]) -> Result<CertPaths, TlsEr
     Ok(paths)
 }
 
-struct LoadedCa {
-    issuer: Issuer<'static, KeyPair>,
-    der: CertificateDer<'static>,
+pub(crate) struct LoadedCa {
+    pub(crate) issuer: Issuer<'static, KeyPair>,
+    pub(crate) der: CertificateDer<'static>,
 }
 
 fn load_or_create_ca(cert_dir: &Path, paths: &CertPaths) -> Result<(LoadedCa, bool), TlsError> {
@@ -249,7 +249,7 @@ fn load_or_create_ca(cert_dir: &Path, paths: &CertPaths) -> Result<(LoadedCa, bo
     Ok((create_ca(paths)?, true))
 }
 
-fn load_ca(paths: &CertPaths) -> Result<LoadedCa, TlsError> {
+pub(crate) fn load_ca(paths: &CertPaths) -> Result<LoadedCa, TlsError> {
     let der = read_first_cert(&paths.ca_cert)?;
     let key = read_key_pair(&paths.ca_key)?;
     {
@@ -445,6 +445,15 @@ pub fn server_config(paths: &CertPaths) -> Result<Arc<rustls::ServerConfig>, Tls
         .map_err(|e| invalid(&paths.serving_cert, &e.to_string()))?;
     if chain.is_empty() {
         return Err(invalid(&paths.serving_cert, "contains no certificate"));
+    }
+    // The CA goes out after the serving certificate so `ferrokube join` can read it before
+    // it trusts anything and check it against the pinned --discovery-token-ca-cert-hash.
+    let mut chain = chain;
+    if paths.ca_cert.exists() {
+        let ca = read_first_cert(&paths.ca_cert)?;
+        if !chain.contains(&ca) {
+            chain.push(ca);
+        }
     }
     let key = PrivateKeyDer::from_pem_file(&paths.serving_key)
         .map_err(|e| invalid(&paths.serving_key, &e.to_string()))?;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::Value;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use crate::storage::{KeyValue, ListOptions, Revision, Storage, StorageError, WatchEvent};
 
@@ -369,7 +369,13 @@ pub struct CacheSet {
     revision_tx: watch::Sender<Revision>,
     revision_rx: watch::Receiver<Revision>,
     ready_tx: watch::Sender<bool>,
+    /// Caches added at run time (custom resources): the dispatcher fills each at the revision
+    /// it has reached, between two events, so the new cache misses nothing.
+    add_tx: mpsc::UnboundedSender<AddPrefix>,
+    add_rx: std::sync::Mutex<Option<mpsc::UnboundedReceiver<AddPrefix>>>,
 }
+
+type AddPrefix = (String, oneshot::Sender<Result<(), String>>);
 
 impl CacheSet {
     /// Creates the set for the given resource prefixes (each ends in `/`) under `root`
@@ -385,6 +391,7 @@ impl CacheSet {
         }
         // Longest prefix first, so routing picks the most specific cache.
         caches.sort_by_key(|c| std::cmp::Reverse(c.prefix.len()));
+        let (add_tx, add_rx) = mpsc::unbounded_channel();
         Arc::new(Self {
             storage,
             root: root.to_string(),
@@ -392,7 +399,69 @@ impl CacheSet {
             revision_tx,
             revision_rx,
             ready_tx,
+            add_tx,
+            add_rx: std::sync::Mutex::new(Some(add_rx)),
         })
+    }
+
+    /// Whether a cache for exactly this prefix exists.
+    pub fn has_prefix(&self, prefix: &str) -> bool {
+        self.caches
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|c| c.prefix == prefix)
+    }
+
+    /// Adds a cache for `prefix` (ending in `/`) while running, filled with what storage
+    /// holds there; returns once it is in place. A no-op when it exists.
+    pub async fn add_prefix(&self, prefix: &str) -> Result<(), String> {
+        if self.has_prefix(prefix) {
+            return Ok(());
+        }
+        let (tx, rx) = oneshot::channel();
+        self.add_tx
+            .send((prefix.to_string(), tx))
+            .map_err(|_| "watch cache is not running".to_string())?;
+        rx.await.map_err(|_| "watch cache stopped".to_string())?
+    }
+
+    /// Fills and inserts a new cache at the revision the dispatcher has applied everything
+    /// up to (called by the dispatcher between events).
+    async fn insert_prefix(&self, prefix: &str) -> Result<(), String> {
+        if self.has_prefix(prefix) {
+            return Ok(());
+        }
+        let revision = self.revision();
+        let mut items: Vec<KeyValue> = Vec::new();
+        let mut opts = ListOptions {
+            revision: Some(revision),
+            start_after: None,
+            limit: Some(RELIST_PAGE),
+        };
+        loop {
+            let page = self
+                .storage
+                .list(prefix, opts.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            let last = page.items.last().map(|kv| kv.key.clone());
+            items.extend(page.items);
+            match (page.remaining, last) {
+                (r, Some(last)) if r > 0 => opts.start_after = Some(last),
+                _ => break,
+            }
+        }
+        let cache = Arc::new(WatchCache::new(
+            prefix.to_string(),
+            self.revision_rx.clone(),
+            revision,
+        ));
+        cache.replace(&items, revision);
+        let mut caches = self.caches.write().unwrap_or_else(|e| e.into_inner());
+        caches.push(cache);
+        caches.sort_by_key(|c| std::cmp::Reverse(c.prefix.len()));
+        Ok(())
     }
 
     pub fn cache_for(&self, prefix: &str) -> Option<Arc<WatchCache>> {
@@ -495,6 +564,7 @@ impl CacheSet {
     /// Fills the caches and follows the storage until the task is dropped. Storage errors
     /// (compaction, a lost connection) lead to a relist with back-off, never a stop.
     pub async fn run(self: Arc<Self>) {
+        let mut add_rx = self.add_rx.lock().unwrap_or_else(|e| e.into_inner()).take();
         let mut backoff = Duration::from_millis(100);
         loop {
             let revision = match self.relist().await {
@@ -517,7 +587,20 @@ impl CacheSet {
                 }
             };
             backoff = Duration::from_millis(100);
-            while let Some(event) = stream.next().await {
+            loop {
+                let event = tokio::select! {
+                    event = stream.next() => event,
+                    Some((prefix, reply)) = async {
+                        match add_rx.as_mut() {
+                            Some(rx) => rx.recv().await,
+                            None => std::future::pending().await,
+                        }
+                    } => {
+                        let _ = reply.send(self.insert_prefix(&prefix).await);
+                        continue;
+                    }
+                };
+                let Some(event) = event else { break };
                 match event {
                     Ok(event) => {
                         let rev = event.revision();

@@ -30,6 +30,8 @@ pub enum Part {
     Watch,
     /// API creates on the embedded store.
     Embedded,
+    /// Server-side applies beside plain creates (issue 3).
+    Apply,
 }
 
 #[derive(Debug, Clone)]
@@ -168,6 +170,11 @@ impl ApiServer {
 
     pub fn pid(&self) -> u32 {
         self.process.pid()
+    }
+
+    /// The admin kubeconfig the server wrote (for real kubectl).
+    pub fn kubeconfig(&self) -> PathBuf {
+        self._dir.path().join("admin.kubeconfig")
     }
 
     /// The target the benchmark talks to: HTTPS unless `plain_http`.
@@ -453,6 +460,15 @@ pub async fn run(opts: ApiOptions) -> anyhow::Result<()> {
         }
         if wants(Part::List) {
             list_pods(target, mode, &opts, &procs, &mut verdicts).await?;
+            // The same pods through real kubectl (Table output).
+            if let Err(e) =
+                crate::ssa::kubectl_get_pods(&api.kubeconfig(), "bench-list", opts.pods, 3).await
+            {
+                verdicts.failed.push(format!("kubectl get pods: {e:#}"));
+            }
+        }
+        if wants(Part::Apply) {
+            crate::ssa::applies(target, mode, 16, opts.duration).await?;
         }
         if wants(Part::Watch) {
             watch_fanout(target, mode, &opts, &procs, &mut verdicts).await?;

@@ -4,9 +4,12 @@
 
 mod api;
 mod client;
+mod crd;
 mod etcd;
 mod proc;
+mod ssa;
 mod stats;
+mod up;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +33,23 @@ enum Cmd {
     /// API server: creates against raw etcd puts on the same etcd, the embedded store, LIST of
     /// 10,000 pods from the watch cache, watch fan-out.
     Api(ApiArgs),
+    /// `ferrokube up`: time to ready, resident memory idle and with simulated nodes and pods.
+    Up(UpArgs),
+    /// Custom objects (a CRD with a 20-field schema) against ConfigMap creates, same server.
+    Crd(crd::CrdArgs),
+}
+
+#[derive(Args, Debug)]
+struct UpArgs {
+    /// Fresh starts timed for `up_ready_s` (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    starts: usize,
+    /// Simulated nodes for the loaded figure.
+    #[arg(long, default_value_t = 1_000)]
+    nodes: usize,
+    /// Pods for the loaded figure.
+    #[arg(long, default_value_t = 10_000)]
+    pods: usize,
 }
 
 #[derive(Args, Debug)]
@@ -97,6 +117,18 @@ fn main() -> anyhow::Result<()> {
 async fn run(command: Cmd) -> anyhow::Result<()> {
     print_machine_note();
     let result = match command {
+        Cmd::Crd(args) => crd::run_args(args).await,
+        Cmd::Up(args) => {
+            let bin = std::env::current_exe()?;
+            up::run(up::UpOptions {
+                ferrokube: bin.with_file_name("ferrokube"),
+                apiserver: bin.with_file_name("apiserver"),
+                starts: args.starts,
+                nodes: args.nodes,
+                pods: args.pods,
+            })
+            .await
+        }
         Cmd::Api(args) => {
             let apiserver = match args.apiserver {
                 Some(p) => p,

@@ -4,11 +4,11 @@
 //! store (or on etcd with --etcd-servers). The scheduler, controller-manager and nodes join
 //! it as they are built (their issues); each still talks to the others only through the API.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
+mod join;
+mod lb;
+mod token;
+mod up;
 
-use anyhow::{Context, bail};
-use apiserver::{Config, StorageConfig};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
@@ -25,102 +25,13 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a cluster in the foreground until SIGINT/SIGTERM.
-    Up(UpArgs),
-}
-
-#[derive(clap::Args, Debug)]
-struct UpArgs {
-    /// Where the cluster keeps its state, certificates and kubeconfig (default ~/.ferrokube).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Use these etcd endpoints (comma-separated) instead of the embedded store.
-    #[arg(long, value_delimiter = ',')]
-    etcd_servers: Vec<String>,
-    /// The API server's HTTPS port.
-    #[arg(long, default_value_t = 6443)]
-    secure_port: u16,
-    #[arg(long, default_value = "0.0.0.0")]
-    bind_address: IpAddr,
-    /// The address written into the kubeconfig and the `kubernetes` Service.
-    #[arg(long)]
-    advertise_address: Option<IpAddr>,
-}
-
-fn default_data_dir() -> anyhow::Result<PathBuf> {
-    match std::env::var_os("HOME") {
-        Some(home) if !home.is_empty() => Ok(PathBuf::from(home).join(".ferrokube")),
-        _ => bail!("HOME is not set: give --data-dir DIR"),
-    }
-}
-
-async fn up(args: UpArgs) -> anyhow::Result<()> {
-    let data_dir = match args.data_dir {
-        Some(d) => d,
-        None => default_data_dir()?,
-    };
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("data dir {} is not usable", data_dir.display()))?;
-    let probe = data_dir.join(".write-test");
-    std::fs::write(&probe, b"")
-        .with_context(|| format!("data dir {} is not writable", data_dir.display()))?;
-    let _ = std::fs::remove_file(&probe);
-
-    let storage = if args.etcd_servers.is_empty() {
-        StorageConfig::Embedded {
-            data_dir: data_dir.clone(),
-        }
-    } else {
-        StorageConfig::Etcd {
-            endpoints: args.etcd_servers.clone(),
-        }
-    };
-    let kubeconfig = data_dir.join("kubeconfig");
-    let mut config = Config::new(storage, data_dir.join("pki"));
-    config.secure_port = args.secure_port;
-    config.bind_address = args.bind_address;
-    config.advertise_address = args.advertise_address;
-    config.kubeconfig_out = Some(kubeconfig.clone());
-
-    let mut server = apiserver::start(config).await.map_err(|e| match e {
-        apiserver::ServerError::Listen { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
-            anyhow::anyhow!("port {} is already in use (is another ferrokube or kube-apiserver running?); choose another with --secure-port", addr.port())
-        }
-        other => anyhow::Error::new(other).context("starting the control plane"),
-    })?;
-    println!(
-        "ferrokube is up: API server at https://{}",
-        server.secure_addr
-    );
-    println!("  export KUBECONFIG={}", kubeconfig.display());
-    println!("  kubectl get namespaces");
-    println!(
-        "Stop with Ctrl-C; the cluster's state stays in {}.",
-        data_dir.display()
-    );
-
-    tokio::select! {
-        r = server.wait() => r.context("serving")?,
-        _ = shutdown_signal() => {
-            eprintln!("ferrokube: shutting down");
-            server.shutdown().await;
-        }
-    }
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = ctrl_c.await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term.recv() => {},
-    }
+    Up(up::UpArgs),
+    /// A TCP load balancer in front of several API servers (for HA clusters).
+    Lb(lb::LbArgs),
+    /// Manage bootstrap tokens, with which other hosts join as nodes.
+    Token(token::TokenArgs),
+    /// Join this host to a cluster as a node, with a bootstrap token.
+    Join(Box<join::JoinArgs>),
 }
 
 #[tokio::main]
@@ -132,6 +43,9 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Up(args) => up(args).await,
+        Command::Up(args) => up::up(args).await,
+        Command::Lb(args) => lb::run(args).await,
+        Command::Token(args) => token::run(args).await,
+        Command::Join(args) => join::run(*args).await,
     }
 }

@@ -12,6 +12,8 @@ pub enum Subresource {
     Binding,
     Log,
     Eviction,
+    /// certificates.k8s.io CertificateSigningRequests' `/approval`.
+    Approval,
 }
 
 impl Subresource {
@@ -22,6 +24,7 @@ impl Subresource {
             Self::Binding => "binding",
             Self::Log => "log",
             Self::Eviction => "eviction",
+            Self::Approval => "approval",
         }
     }
 
@@ -32,6 +35,7 @@ impl Subresource {
             "binding" => Self::Binding,
             "log" => Self::Log,
             "eviction" => Self::Eviction,
+            "approval" => Self::Approval,
             _ => return None,
         })
     }
@@ -280,6 +284,28 @@ const BUILTIN: &[Entry] = &[
         namespaced: true,
         etcd_prefix: "/registry/endpointslices",
         subresources: &[],
+        all_category: false,
+    },
+    Entry {
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        kind: "CustomResourceDefinition",
+        plural: "customresourcedefinitions",
+        short_names: &["crd", "crds"],
+        namespaced: false,
+        etcd_prefix: "/registry/apiextensions.k8s.io/customresourcedefinitions",
+        subresources: &[Status],
+        all_category: false,
+    },
+    Entry {
+        group: "certificates.k8s.io",
+        version: "v1",
+        kind: "CertificateSigningRequest",
+        plural: "certificatesigningrequests",
+        short_names: &["csr"],
+        namespaced: false,
+        etcd_prefix: "/registry/certificatesigningrequests",
+        subresources: &[Status, Approval],
         all_category: false,
     },
     // events.k8s.io/v1 Events share core/v1 Events' storage, as upstream: one object, two

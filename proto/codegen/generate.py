@@ -29,6 +29,7 @@ ROOTS = {
                              "PodTemplate"],
     ("api", "apps", "v1"): ["ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "ControllerRevision"],
     ("api", "batch", "v1"): ["Job", "CronJob"],
+    ("api", "certificates", "v1"): ["CertificateSigningRequest"],
     ("api", "coordination", "v1"): ["Lease"],
     ("api", "discovery", "v1"): ["EndpointSlice"],
     ("api", "events", "v1"): ["Event"],

@@ -441,6 +441,38 @@ message!(k8s_pb::api::batch::v1::UncountedTerminatedPods {
     succeeded: opt "succeeded",
     failed: opt "failed",
 });
+message!(k8s_pb::api::certificates::v1::CertificateSigningRequest {
+    metadata: opt "metadata",
+    spec: opt "spec",
+    status: opt "status",
+});
+message!(k8s_pb::api::certificates::v1::CertificateSigningRequestCondition {
+    r#type: opt "type",
+    status: opt "status",
+    reason: omitempty "reason",
+    message: omitempty "message",
+    last_update_time: opt "lastUpdateTime",
+    last_transition_time: opt "lastTransitionTime",
+});
+message!(k8s_pb::api::certificates::v1::CertificateSigningRequestList {
+    metadata: opt "metadata",
+    items: opt "items",
+});
+message!(k8s_pb::api::certificates::v1::CertificateSigningRequestSpec {
+    request: opt "request",
+    signer_name: opt "signerName",
+    expiration_seconds: opt "expirationSeconds",
+    usages: opt "usages",
+    username: omitempty "username",
+    uid: omitempty "uid",
+    groups: opt "groups",
+    extra: opt "extra",
+});
+message!(k8s_pb::api::certificates::v1::CertificateSigningRequestStatus {
+    conditions: opt "conditions",
+    certificate: omitempty "certificate",
+});
+list_wrapper!(k8s_pb::api::certificates::v1::ExtraValue { items });
 message!(k8s_pb::api::coordination::v1::Lease {
     metadata: opt "metadata",
     spec: opt "spec",

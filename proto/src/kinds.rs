@@ -8,9 +8,9 @@ use crate::json::{Json, Object};
 
 use k8s_pb::api::{
     apps::v1 as apps, authentication::v1 as authn, authorization::v1 as authz,
-    autoscaling::v1 as autoscaling, batch::v1 as batch, coordination::v1 as coordination,
-    core::v1 as core, discovery::v1 as discovery, events::v1 as events,
-    networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
+    autoscaling::v1 as autoscaling, batch::v1 as batch, certificates::v1 as certificates,
+    coordination::v1 as coordination, core::v1 as core, discovery::v1 as discovery,
+    events::v1 as events, networking::v1 as networking, policy::v1 as policy, rbac::v1 as rbac,
     scheduling::v1 as scheduling,
 };
 use k8s_pb::apimachinery::pkg::apis::meta::v1 as meta;
@@ -108,6 +108,8 @@ kinds! {
     "batch/v1" "CronJob" => batch::CronJob,
     "batch/v1" "CronJobList" => batch::CronJobList,
     "autoscaling/v1" "Scale" => autoscaling::Scale,
+    "certificates.k8s.io/v1" "CertificateSigningRequest" => certificates::CertificateSigningRequest,
+    "certificates.k8s.io/v1" "CertificateSigningRequestList" => certificates::CertificateSigningRequestList,
     "coordination.k8s.io/v1" "Lease" => coordination::Lease,
     "coordination.k8s.io/v1" "LeaseList" => coordination::LeaseList,
     "discovery.k8s.io/v1" "EndpointSlice" => discovery::EndpointSlice,

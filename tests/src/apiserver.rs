@@ -243,7 +243,10 @@ impl ApiServer {
                     .arg("--secure-port")
                     .arg(port.to_string())
                     .arg("--bind-address")
-                    .arg("127.0.0.1");
+                    .arg("127.0.0.1")
+                    // The API tests check the API server's own behaviour: no controllers
+                    // acting on their objects, no local node.
+                    .arg("--apiserver-only");
                 c
             }
         };

@@ -2,3 +2,5 @@
 
 pub mod apiserver;
 pub mod etcd;
+pub mod cluster;
+pub mod controllers;

@@ -89,7 +89,7 @@ pub fn api_resource_list(table: &ResourceTable, group: &str, version: &str) -> O
         for sub in &r.subresources {
             let name = format!("{}/{}", r.plural, sub.name());
             let e = match sub {
-                Subresource::Status => {
+                Subresource::Status | Subresource::Approval => {
                     json!({ "name": name, "singularName": "", "namespaced": r.namespaced, "kind": r.kind, "verbs": ["get", "patch", "update"] })
                 }
                 Subresource::Scale => {
@@ -157,7 +157,9 @@ fn discovery_resource(r: &machinery::ResourceInfo) -> Value {
     let mut subresources = Vec::new();
     for sub in &r.subresources {
         let (group, version, kind, verbs): (&str, &str, &str, &[&str]) = match sub {
-            Subresource::Status => (&r.group, &r.version, &r.kind, &["get", "patch", "update"]),
+            Subresource::Status | Subresource::Approval => {
+                (&r.group, &r.version, &r.kind, &["get", "patch", "update"])
+            }
             Subresource::Scale => ("autoscaling", "v1", "Scale", &["get", "patch", "update"]),
             Subresource::Binding => ("", "v1", "Binding", &["create"]),
             Subresource::Log => ("", "v1", "Pod", &["get"]),

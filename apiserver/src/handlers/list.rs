@@ -280,7 +280,7 @@ fn render_list(
     encoding: Encoding,
     view: super::View,
 ) -> Result<Response, ApiError> {
-    let convert = info.group == "events.k8s.io";
+    let convert = info.group == "events.k8s.io" || state.registry.crds.needs_conversion(info);
     if encoding != Encoding::Json || convert || !view.is_object() {
         let items: Vec<Value> = items
             .iter()

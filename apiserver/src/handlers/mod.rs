@@ -5,6 +5,7 @@ pub mod codec;
 pub mod discovery;
 pub mod filter;
 pub mod list;
+pub mod protowatch;
 pub mod request;
 pub mod watch;
 
@@ -85,7 +86,7 @@ async fn metrics(State(state): State<Arc<ApiState>>) -> Response {
 
 /// `/openapi/v2` (JSON or gnostic protobuf) and `/openapi/v3[/<group-version>]`.
 async fn openapi(State(state): State<Arc<ApiState>>, req: Request) -> Response {
-    let docs = state.openapi.documents(&state.registry.table);
+    let docs = state.openapi.documents(&state.registry.crds.table());
     match docs.respond(req.uri(), req.headers()) {
         Some(resp) => resp.map(Body::from),
         None => error_response(&ApiError::path_not_found()),
@@ -103,7 +104,10 @@ async fn apis(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Respons
     if let Some(resp) = aggregated_discovery(&state, &headers, false) {
         return resp;
     }
-    discovery_response(&headers, &discovery::api_group_list(&state.registry.table))
+    discovery_response(
+        &headers,
+        &discovery::api_group_list(&state.registry.crds.table()),
+    )
 }
 
 /// `/api` and `/apis` as one aggregated document when the client asks for it, so kubectl
@@ -111,7 +115,7 @@ async fn apis(State(state): State<Arc<ApiState>>, headers: HeaderMap) -> Respons
 fn aggregated_discovery(state: &ApiState, headers: &HeaderMap, legacy: bool) -> Option<Response> {
     let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
     let version = discovery::aggregated_version(accept)?;
-    let doc = discovery::aggregated(&state.registry.table, legacy, version);
+    let doc = discovery::aggregated(&state.registry.crds.table(), legacy, version);
     let mut resp = respond(StatusCode::OK, Encoding::Json, &doc);
     let content_type =
         format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList");
@@ -144,11 +148,29 @@ async fn resource_handler(State(state): State<Arc<ApiState>>, req: Request) -> R
             .registry
             .table
             .lookup(&info.group, &info.version, &info.resource)
+            .or_else(|| {
+                state
+                    .registry
+                    .crds
+                    .lookup(&info.group, &info.version, &info.resource)
+                    .map(|c| c.info.clone())
+            })
             .ok_or_else(ApiError::path_not_found)?;
         let verb = request::verb_for(&parts.method, &info, &query)?;
         verb_label = verb.as_str();
         resource_label = resource.plural.clone();
-        serve_resource(&state, &resource, &info, verb, &query, &parts.headers, body).await
+        let user = parts.extensions.get::<crate::auth::UserInfo>();
+        serve_resource(
+            &state,
+            &resource,
+            &info,
+            verb,
+            &query,
+            &parts.headers,
+            body,
+            user,
+        )
+        .await
     }
     .await;
     let response = result.unwrap_or_else(|e| error_response(&e));
@@ -164,7 +186,7 @@ async fn resource_handler(State(state): State<Arc<ApiState>>, req: Request) -> R
 /// `/api/v1`, `/apis/<group>`, `/apis/<group>/<version>`.
 fn discovery_document(state: &ApiState, path: &str) -> Option<Value> {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let table = &state.registry.table;
+    let table = &*state.registry.crds.table();
     match parts.as_slice() {
         ["api", version] => discovery::api_resource_list(table, "", version),
         ["apis", group] => discovery::api_group(table, group),
@@ -174,10 +196,12 @@ fn discovery_document(state: &ApiState, path: &str) -> Option<Value> {
 }
 
 /// How objects are shown: themselves, as Table rows or as PartialObjectMetadata.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct View {
     pub target: codec::Target,
     pub include: table::IncludeObject,
+    /// The custom resource shown, for its printer columns.
+    pub custom: Option<Arc<crate::crd::CustomResource>>,
 }
 
 impl View {
@@ -194,6 +218,17 @@ impl View {
                 let mut list_meta = serde_json::Map::new();
                 if let Some(rv) = meta::resource_version(obj) {
                     list_meta.insert("resourceVersion".into(), json!(rv));
+                }
+                if let Some(t) = self.custom.as_ref().and_then(|cr| {
+                    crate::crd::table::table_for(
+                        cr,
+                        version,
+                        &[(obj, self.include)],
+                        headers,
+                        list_meta.clone(),
+                    )
+                }) {
+                    return t;
                 }
                 table::table_at(
                     version,
@@ -224,6 +259,11 @@ impl View {
             codec::Target::Table(version) => {
                 let rows: Vec<(&Value, table::IncludeObject)> =
                     items.iter().map(|o| (*o, self.include)).collect();
+                if let Some(t) = self.custom.as_ref().and_then(|cr| {
+                    crate::crd::table::table_for(cr, version, &rows, true, list_meta.clone())
+                }) {
+                    return t;
+                }
                 table::table_at(
                     version,
                     &info.group,
@@ -247,7 +287,27 @@ impl View {
     }
 }
 
-fn write_options(query: &Query) -> Result<WriteOptions, ApiError> {
+/// Write options from the query; the field manager defaults to the User-Agent's first
+/// part, as upstream.
+pub(crate) fn write_options(query: &Query, headers: &HeaderMap) -> Result<WriteOptions, ApiError> {
+    let field_manager = match query.get("fieldManager").filter(|m| !m.is_empty()) {
+        Some(m) => {
+            let errs = crate::registry::apply::validate_field_manager(m);
+            if !errs.is_empty() {
+                return Err(crate::registry::apply::options_invalid(
+                    "PatchOptions",
+                    &errs,
+                ));
+            }
+            m.to_string()
+        }
+        None => crate::registry::apply::manager_from_user_agent(
+            headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        ),
+    };
     let dry_run = match query.get("dryRun") {
         None => false,
         Some("All") => true,
@@ -260,13 +320,13 @@ fn write_options(query: &Query) -> Result<WriteOptions, ApiError> {
     Ok(WriteOptions {
         dry_run,
         field_validation: FieldValidation::parse(query.get("fieldValidation"))?,
-        field_manager: query.get("fieldManager").map(str::to_string),
+        field_manager: Some(field_manager),
     })
 }
 
 /// Checks `apiVersion`/`kind` of a body against what the URL expects, filling them in when
 /// absent.
-fn check_kind(body: &mut Value, api_version: &str, kind: &str) -> Result<(), ApiError> {
+pub(crate) fn check_kind(body: &mut Value, api_version: &str, kind: &str) -> Result<(), ApiError> {
     let obj = body
         .as_object_mut()
         .ok_or_else(|| ApiError::bad_request("the request body must be a JSON object"))?;
@@ -295,6 +355,7 @@ fn check_kind(body: &mut Value, api_version: &str, kind: &str) -> Result<(), Api
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve_resource(
     state: &Arc<ApiState>,
     resource: &Arc<ResourceInfo>,
@@ -303,6 +364,7 @@ async fn serve_resource(
     query: &Query,
     headers: &HeaderMap,
     body: Body,
+    user: Option<&crate::auth::UserInfo>,
 ) -> Result<Response, ApiError> {
     let registry = &state.registry;
     let namespace = info.namespace.as_deref();
@@ -323,13 +385,48 @@ async fn serve_resource(
     let (encoding, target) = codec::negotiate_target(headers)?;
     let include =
         table::IncludeObject::parse(query.get("includeObject")).map_err(ApiError::bad_request)?;
-    let view = View { target, include };
+    let custom = registry.crds.get(resource);
     let name = info.name.as_deref();
+    if let Some(cr) = &custom {
+        if cr.terminating && verb == Verb::Create {
+            return Err(ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "create not allowed while custom resource definition is terminating",
+            ));
+        }
+        if sub == Some("scale") {
+            return crate::crd::scale::serve(
+                state,
+                cr,
+                namespace,
+                name.unwrap_or(""),
+                verb,
+                query,
+                headers,
+                body,
+                encoding,
+            )
+            .await;
+        }
+    }
+    let view = View {
+        target,
+        include,
+        custom,
+    };
 
     match (verb, sub) {
         (Verb::List, None) => list::list(state, resource, namespace, query, encoding, view).await,
-        (Verb::Watch, None) => watch::watch(state, resource, namespace, name, query, view).await,
-        (Verb::Get, None | Some("status")) => {
+        (Verb::Watch, None) => {
+            // Protobuf streams for the kinds the codec knows; others stream JSON (as
+            // upstream does for custom resources).
+            let protobuf = encoding == Encoding::Protobuf
+                && view.is_object()
+                && proto::is_supported(&resource.api_version(), &resource.kind);
+            watch::watch(state, resource, namespace, name, query, view, protobuf).await
+        }
+        (Verb::Get, None | Some("status") | Some("approval")) => {
             list::parse_resource_version(query)?;
             let obj = registry
                 .get(resource, namespace, name.unwrap_or(""))
@@ -369,7 +466,13 @@ async fn serve_resource(
             let bytes = codec::read_body(headers, body).await?;
             let mut obj = codec::decode_object(codec::content_type(headers).as_deref(), &bytes)?;
             check_kind(&mut obj, &resource.api_version(), &resource.kind)?;
-            let opts = write_options(query)?;
+            if resource.group == "certificates.k8s.io"
+                && resource.kind == "CertificateSigningRequest"
+                && let Some(user) = user
+            {
+                kinds::csr::set_requester(&mut obj, user);
+            }
+            let opts = write_options(query, headers)?;
             let written = registry.create(resource, namespace, obj, &opts).await?;
             let mut resp = respond(StatusCode::CREATED, encoding, &written.object);
             add_warnings(&mut resp, &written.warnings);
@@ -391,7 +494,7 @@ async fn serve_resource(
                     )
                 })?
                 .to_string();
-            let opts = write_options(query)?;
+            let opts = write_options(query, headers)?;
             let pod_name = name.unwrap_or("").to_string();
             registry
                 .write_update(
@@ -430,11 +533,11 @@ async fn serve_resource(
                 &machinery::status::success_status(201),
             ))
         }
-        (Verb::Update, None | Some("status") | Some("finalize")) => {
+        (Verb::Update, None | Some("status") | Some("finalize") | Some("approval")) => {
             let bytes = codec::read_body(headers, body).await?;
             let mut obj = codec::decode_object(codec::content_type(headers).as_deref(), &bytes)?;
             check_kind(&mut obj, &resource.api_version(), &resource.kind)?;
-            let opts = write_options(query)?;
+            let opts = write_options(query, headers)?;
             let written = registry
                 .update(resource, namespace, name.unwrap_or(""), sub, obj, &opts)
                 .await?;
@@ -446,7 +549,7 @@ async fn serve_resource(
             let bytes = codec::read_body(headers, body).await?;
             let mut scale = codec::decode_object(codec::content_type(headers).as_deref(), &bytes)?;
             check_kind(&mut scale, "autoscaling/v1", "Scale")?;
-            let opts = write_options(query)?;
+            let opts = write_options(query, headers)?;
             let updated = update_scale(
                 state,
                 resource,
@@ -464,7 +567,7 @@ async fn serve_resource(
         }
         (Verb::Patch, _) => {
             let bytes = codec::read_body(headers, body).await?;
-            let opts = write_options(query)?;
+            let opts = write_options(query, headers)?;
             let patch_type = codec::content_type(headers).unwrap_or_default();
             let (obj, warnings, status) = patch(
                 state,
@@ -475,6 +578,7 @@ async fn serve_resource(
                 &patch_type,
                 &bytes,
                 &opts,
+                query,
             )
             .await?;
             let mut resp = respond(status, encoding, &obj);
@@ -647,47 +751,55 @@ where
     let mut precondition_checked = false;
     state
         .registry
-        .write_update(resource, namespace, name, None, None, opts, |old| {
-            let current = scale_of(old, resource);
-            let scale = produce(&current)?;
-            if let Some(rv) = meta::resource_version(&scale)
-                && !precondition_checked
-                && Some(rv) != meta::resource_version(old)
-            {
-                return Err(ApiError::stale_resource_version(
-                    &resource.group_resource(),
-                    name,
-                ));
-            }
-            precondition_checked = true;
-            let replicas = match scale.pointer("/spec/replicas") {
-                Some(Value::Number(n)) => n
-                    .as_i64()
-                    .ok_or_else(|| ApiError::bad_request("spec.replicas must be an integer"))?,
-                None | Some(Value::Null) => 0,
-                Some(other) => {
-                    return Err(ApiError::bad_request(format!(
-                        "spec.replicas must be an integer, got {other}"
-                    )));
+        .write_update(
+            resource,
+            namespace,
+            name,
+            Some("scale"),
+            None,
+            opts,
+            |old| {
+                let current = scale_of(old, resource);
+                let scale = produce(&current)?;
+                if let Some(rv) = meta::resource_version(&scale)
+                    && !precondition_checked
+                    && Some(rv) != meta::resource_version(old)
+                {
+                    return Err(ApiError::stale_resource_version(
+                        &resource.group_resource(),
+                        name,
+                    ));
                 }
-            };
-            if replicas < 0 {
-                return Err(ApiError::invalid(
-                    &machinery::GroupKind::new("autoscaling", "Scale"),
-                    name,
-                    &[machinery::FieldError::invalid(
-                        "spec.replicas",
-                        json!(replicas),
-                        "must be greater than or equal to 0",
-                    )],
-                ));
-            }
-            let mut new = old.clone();
-            if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
-                spec.insert("replicas".into(), json!(replicas));
-            }
-            Ok(new)
-        })
+                precondition_checked = true;
+                let replicas = match scale.pointer("/spec/replicas") {
+                    Some(Value::Number(n)) => n
+                        .as_i64()
+                        .ok_or_else(|| ApiError::bad_request("spec.replicas must be an integer"))?,
+                    None | Some(Value::Null) => 0,
+                    Some(other) => {
+                        return Err(ApiError::bad_request(format!(
+                            "spec.replicas must be an integer, got {other}"
+                        )));
+                    }
+                };
+                if replicas < 0 {
+                    return Err(ApiError::invalid(
+                        &machinery::GroupKind::new("autoscaling", "Scale"),
+                        name,
+                        &[machinery::FieldError::invalid(
+                            "spec.replicas",
+                            json!(replicas),
+                            "must be greater than or equal to 0",
+                        )],
+                    ));
+                }
+                let mut new = old.clone();
+                if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.insert("replicas".into(), json!(replicas));
+                }
+                Ok(new)
+            },
+        )
         .await
 }
 
@@ -701,25 +813,48 @@ async fn patch(
     patch_type: &str,
     bytes: &[u8],
     opts: &WriteOptions,
+    query: &Query,
 ) -> Result<(Value, Vec<String>, StatusCode), ApiError> {
     let registry = &state.registry;
+    if patch_type != "application/apply-patch+yaml" && query.get("force").is_some() {
+        return Err(crate::registry::apply::options_invalid(
+            "PatchOptions",
+            &[machinery::FieldError::forbidden(
+                "force",
+                "may not be specified for non-apply patch",
+            )],
+        ));
+    }
     let patch_doc = match patch_type {
         "application/merge-patch+json"
         | "application/json-patch+json"
         | "application/strategic-merge-patch+json" => codec::decode_json(bytes)?,
         "application/apply-patch+yaml" => {
-            return Err(ApiError::new(
-                415,
-                "UnsupportedMediaType",
-                "server-side apply (application/apply-patch+yaml) is not supported by this server yet",
-            ));
+            let applied = crate::registry::apply::apply(
+                registry,
+                resource,
+                namespace,
+                name,
+                sub,
+                bytes,
+                query.get("fieldManager"),
+                query.get("force") == Some("true"),
+                opts,
+            )
+            .await?;
+            let object = if sub == Some("scale") {
+                scale_of(&applied.object, resource)
+            } else {
+                applied.object
+            };
+            return Ok((object, applied.warnings, applied.status));
         }
         other => {
             return Err(ApiError::new(
                 415,
                 "UnsupportedMediaType",
                 format!(
-                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got \"{other}\")"
+                    "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got \"{other}\")"
                 ),
             ));
         }
@@ -731,9 +866,9 @@ async fn patch(
             machinery::patch::PatchSchema::for_kind(&resource.group, &resource.kind)
         };
         Some(schema.ok_or_else(|| {
-            ApiError::new(415, "UnsupportedMediaType", format!(
-                "the body of the request was in an unknown format - strategic merge patch is not supported for {}", resource.group_resource()
-            ))
+            ApiError::new(415, "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+            )
         })?)
     } else {
         None

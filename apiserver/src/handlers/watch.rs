@@ -34,6 +34,7 @@ pub async fn watch(
     name: Option<&str>,
     query: &Query,
     view: super::View,
+    protobuf: bool,
 ) -> Result<Response, ApiError> {
     let registry = &state.registry;
     let strategy = registry.strategy(info);
@@ -85,13 +86,17 @@ pub async fn watch(
             let status =
                 ApiError::expired(format!("too old resource version: {requested} ({oldest})"))
                     .to_status();
-            let line = event_line(
-                "ERROR",
-                &Bytes::from(serde_json::to_vec(&status).unwrap_or_default()),
-            );
+            let line = if protobuf {
+                super::protowatch::event("ERROR", &status)
+            } else {
+                event_line(
+                    "ERROR",
+                    &Bytes::from(serde_json::to_vec(&status).unwrap_or_default()),
+                )
+            };
             let _ = tx.send(Ok(line)).await;
             drop(tx);
-            return Ok(stream_response(rx));
+            return Ok(stream_response(rx, protobuf));
         }
         Err(e) => return Err(ApiError::internal(e.to_string())),
     };
@@ -114,19 +119,24 @@ pub async fn watch(
             tx,
             view,
             headers_sent: std::sync::atomic::AtomicBool::new(false),
+            protobuf,
         };
         w.run(start, send_initial, bookmarks, timeout).await;
         gauge.dec();
     });
-    Ok(stream_response(rx))
+    Ok(stream_response(rx, protobuf))
 }
 
-fn stream_response(rx: mpsc::Receiver<Result<Bytes, Infallible>>) -> Response {
+fn stream_response(rx: mpsc::Receiver<Result<Bytes, Infallible>>, protobuf: bool) -> Response {
     let mut resp = Response::new(Body::from_stream(ReceiverStream::new(rx)));
     *resp.status_mut() = StatusCode::OK;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(if protobuf {
+            super::protowatch::CONTENT_TYPE
+        } else {
+            "application/json"
+        }),
     );
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -153,11 +163,25 @@ struct Watcher {
     view: super::View,
     /// A Table watch sends column definitions with its first event only.
     headers_sent: std::sync::atomic::AtomicBool,
+    /// Protobuf frames instead of JSON lines.
+    protobuf: bool,
 }
 
 impl Watcher {
     async fn send(&self, line: Bytes) -> bool {
         self.tx.send(Ok(line)).await.is_ok()
+    }
+
+    /// One event about `obj`: a JSON line, or a protobuf frame.
+    fn event(&self, event_type: &str, obj: &CachedObject) -> Bytes {
+        if self.protobuf {
+            let v = self
+                .state
+                .registry
+                .to_external(&self.info, obj.object.clone());
+            return super::protowatch::event(event_type, &v);
+        }
+        event_line(event_type, &self.object_bytes(obj))
     }
 
     /// The object's bytes as this watch's group-version shows them.
@@ -173,7 +197,9 @@ impl Watcher {
             let shown = self.view.one(&self.info, &v, first);
             return Bytes::from(serde_json::to_vec(&shown).unwrap_or_default());
         }
-        if self.info.group == "events.k8s.io" {
+        if self.info.group == "events.k8s.io"
+            || self.state.registry.crds.needs_conversion(&self.info)
+        {
             let v = self
                 .state
                 .registry
@@ -197,6 +223,9 @@ impl Watcher {
             "apiVersion": self.info.api_version(),
             "metadata": metadata,
         });
+        if self.protobuf {
+            return super::protowatch::event("BOOKMARK", &obj);
+        }
         event_line(
             "BOOKMARK",
             &Bytes::from(serde_json::to_vec(&obj).unwrap_or_default()),
@@ -210,25 +239,23 @@ impl Watcher {
         }
         let cur = self.filter.matches(&ev.object.object);
         match ev.event_type {
-            EventType::Added => cur.then(|| event_line("ADDED", &self.object_bytes(&ev.object))),
-            EventType::Deleted => {
-                cur.then(|| event_line("DELETED", &self.object_bytes(&ev.object)))
-            }
+            EventType::Added => cur.then(|| self.event("ADDED", &ev.object)),
+            EventType::Deleted => cur.then(|| self.event("DELETED", &ev.object)),
             EventType::Modified => {
                 let prev = ev
                     .prev
                     .as_ref()
                     .is_some_and(|p| self.filter.matches(&p.object));
                 match (cur, prev) {
-                    (true, true) => Some(event_line("MODIFIED", &self.object_bytes(&ev.object))),
-                    (true, false) => Some(event_line("ADDED", &self.object_bytes(&ev.object))),
+                    (true, true) => Some(self.event("MODIFIED", &ev.object)),
+                    (true, false) => Some(self.event("ADDED", &ev.object)),
                     (false, true) => {
                         // Leaving the selection: the previous state at the new revision.
                         let prev = ev.prev.as_ref()?;
                         let mut obj: Value = prev.object.clone();
                         crate::watchcache::set_resource_version(&mut obj, ev.revision);
                         let obj = CachedObject::from_object(&prev.key, obj, ev.revision).ok()?;
-                        Some(event_line("DELETED", &self.object_bytes(&obj)))
+                        Some(self.event("DELETED", &obj))
                     }
                     (false, false) => None,
                 }
@@ -247,9 +274,7 @@ impl Watcher {
         for obj in &start.initial_objects {
             if self.filter.matches_key(&obj.key)
                 && self.filter.matches(&obj.object)
-                && !self
-                    .send(event_line("ADDED", &self.object_bytes(obj)))
-                    .await
+                && !self.send(self.event("ADDED", obj)).await
             {
                 return;
             }

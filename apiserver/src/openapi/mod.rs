@@ -29,6 +29,7 @@
 //!   else JSON.
 
 mod gnostic;
+pub mod managed;
 mod paths;
 mod schemas;
 mod tables;

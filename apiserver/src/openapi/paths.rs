@@ -685,6 +685,9 @@ fn resource_paths(res: &Res<'_>, defs: &Definitions, out: &mut Vec<PathItem>) {
             Subresource::Status => {
                 res.read_replace_patch("status", "Status", &res.kind_def, res.gvk())
             }
+            Subresource::Approval => {
+                res.read_replace_patch("approval", "Approval", &res.kind_def, res.gvk())
+            }
             Subresource::Scale => {
                 let Some(def) = defs.name_of("autoscaling", "v1", "Scale") else {
                     continue;

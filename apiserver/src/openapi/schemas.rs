@@ -123,7 +123,7 @@ impl Definitions {
                     Subresource::Scale => ("autoscaling", "v1", "Scale"),
                     Subresource::Eviction => ("policy", "v1", "Eviction"),
                     Subresource::Binding => ("", "v1", "Binding"),
-                    Subresource::Status | Subresource::Log => continue,
+                    Subresource::Status | Subresource::Log | Subresource::Approval => continue,
                 };
                 // Only built-in kinds: a subresource kind is never a custom resource.
                 if tables::builtin_kind(g, v, k).is_some() {

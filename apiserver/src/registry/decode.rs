@@ -89,11 +89,33 @@ pub fn strict_decoding_error(kind: &str, version: &str, unknown_fields: &[String
     ))
 }
 
-type RoundTrip = fn(&str) -> Result<Value, serde_json::Error>;
+/// The typed round trip of one kind: from the JSON value itself (the fast path every valid
+/// body takes), and from text (the slow path that locates an error by line).
+#[derive(Clone, Copy)]
+struct RoundTrip {
+    from_value: fn(&Value) -> Result<Value, serde_json::Error>,
+    from_text: fn(&str) -> Result<Value, serde_json::Error>,
+}
 
-fn round_trip<T: DeserializeOwned + Serialize>(text: &str) -> Result<Value, serde_json::Error> {
+fn round_trip_value<T: DeserializeOwned + Serialize>(
+    v: &Value,
+) -> Result<Value, serde_json::Error> {
+    let typed = T::deserialize(v)?;
+    serde_json::to_value(&typed)
+}
+
+fn round_trip_text<T: DeserializeOwned + Serialize>(
+    text: &str,
+) -> Result<Value, serde_json::Error> {
     let typed: T = serde_json::from_str(text)?;
     serde_json::to_value(&typed)
+}
+
+const fn round_trip<T: DeserializeOwned + Serialize>() -> RoundTrip {
+    RoundTrip {
+        from_value: round_trip_value::<T>,
+        from_text: round_trip_text::<T>,
+    }
 }
 
 /// The typed round trip and API version of each built-in kind.
@@ -102,37 +124,40 @@ fn schema(group: &str, kind: &str) -> Option<(RoundTrip, &'static str)> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiext;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
     let rt: RoundTrip = match (group, kind) {
-        ("", "Pod") => round_trip::<api::core::v1::Pod>,
-        ("", "Service") => round_trip::<api::core::v1::Service>,
-        ("", "Endpoints") => round_trip::<api::core::v1::Endpoints>,
-        ("", "Node") => round_trip::<api::core::v1::Node>,
-        ("", "Namespace") => round_trip::<api::core::v1::Namespace>,
-        ("", "Event") => round_trip::<api::core::v1::Event>,
-        ("", "ConfigMap") => round_trip::<api::core::v1::ConfigMap>,
-        ("", "Secret") => round_trip::<api::core::v1::Secret>,
-        ("", "ServiceAccount") => round_trip::<api::core::v1::ServiceAccount>,
-        ("", "ReplicationController") => round_trip::<api::core::v1::ReplicationController>,
-        ("", "PodTemplate") => round_trip::<api::core::v1::PodTemplate>,
-        ("", "Binding") => round_trip::<api::core::v1::Binding>,
-        ("", "LimitRange") => round_trip::<api::core::v1::LimitRange>,
-        ("", "ResourceQuota") => round_trip::<api::core::v1::ResourceQuota>,
-        ("", "PersistentVolume") => round_trip::<api::core::v1::PersistentVolume>,
-        ("", "PersistentVolumeClaim") => round_trip::<api::core::v1::PersistentVolumeClaim>,
-        ("apps", "Deployment") => round_trip::<api::apps::v1::Deployment>,
-        ("apps", "ReplicaSet") => round_trip::<api::apps::v1::ReplicaSet>,
-        ("apps", "StatefulSet") => round_trip::<api::apps::v1::StatefulSet>,
-        ("apps", "DaemonSet") => round_trip::<api::apps::v1::DaemonSet>,
-        ("apps", "ControllerRevision") => round_trip::<api::apps::v1::ControllerRevision>,
-        ("autoscaling", "Scale") => round_trip::<api::autoscaling::v1::Scale>,
-        ("policy", "Eviction") => round_trip::<api::policy::v1::Eviction>,
-        ("policy", "PodDisruptionBudget") => round_trip::<api::policy::v1::PodDisruptionBudget>,
-        ("coordination.k8s.io", "Lease") => round_trip::<api::coordination::v1::Lease>,
-        ("discovery.k8s.io", "EndpointSlice") => round_trip::<api::discovery::v1::EndpointSlice>,
-        ("events.k8s.io", "Event") => round_trip::<api::events::v1::Event>,
-        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
-            round_trip::<apiext::CustomResourceDefinition>
+        ("", "Pod") => round_trip::<api::core::v1::Pod>(),
+        ("", "Service") => round_trip::<api::core::v1::Service>(),
+        ("", "Endpoints") => round_trip::<api::core::v1::Endpoints>(),
+        ("", "Node") => round_trip::<api::core::v1::Node>(),
+        ("", "Namespace") => round_trip::<api::core::v1::Namespace>(),
+        ("", "Event") => round_trip::<api::core::v1::Event>(),
+        ("", "ConfigMap") => round_trip::<api::core::v1::ConfigMap>(),
+        ("", "Secret") => round_trip::<api::core::v1::Secret>(),
+        ("", "ServiceAccount") => round_trip::<api::core::v1::ServiceAccount>(),
+        ("", "ReplicationController") => round_trip::<api::core::v1::ReplicationController>(),
+        ("", "PodTemplate") => round_trip::<api::core::v1::PodTemplate>(),
+        ("", "Binding") => round_trip::<api::core::v1::Binding>(),
+        ("", "LimitRange") => round_trip::<api::core::v1::LimitRange>(),
+        ("", "ResourceQuota") => round_trip::<api::core::v1::ResourceQuota>(),
+        ("", "PersistentVolume") => round_trip::<api::core::v1::PersistentVolume>(),
+        ("", "PersistentVolumeClaim") => round_trip::<api::core::v1::PersistentVolumeClaim>(),
+        ("apps", "Deployment") => round_trip::<api::apps::v1::Deployment>(),
+        ("apps", "ReplicaSet") => round_trip::<api::apps::v1::ReplicaSet>(),
+        ("apps", "StatefulSet") => round_trip::<api::apps::v1::StatefulSet>(),
+        ("apps", "DaemonSet") => round_trip::<api::apps::v1::DaemonSet>(),
+        ("apps", "ControllerRevision") => round_trip::<api::apps::v1::ControllerRevision>(),
+        ("autoscaling", "Scale") => round_trip::<api::autoscaling::v1::Scale>(),
+        ("policy", "Eviction") => round_trip::<api::policy::v1::Eviction>(),
+        ("policy", "PodDisruptionBudget") => round_trip::<api::policy::v1::PodDisruptionBudget>(),
+        ("coordination.k8s.io", "Lease") => round_trip::<api::coordination::v1::Lease>(),
+        ("certificates.k8s.io", "CertificateSigningRequest") => {
+            round_trip::<api::certificates::v1::CertificateSigningRequest>()
         }
-        ("meta.k8s.io", "DeleteOptions") => round_trip::<meta::DeleteOptions>,
+        ("discovery.k8s.io", "EndpointSlice") => round_trip::<api::discovery::v1::EndpointSlice>(),
+        ("events.k8s.io", "Event") => round_trip::<api::events::v1::Event>(),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            round_trip::<apiext::CustomResourceDefinition>()
+        }
+        ("meta.k8s.io", "DeleteOptions") => round_trip::<meta::DeleteOptions>(),
         _ => return None,
     };
     let version = match group {
@@ -141,6 +166,7 @@ fn schema(group: &str, kind: &str) -> Option<(RoundTrip, &'static str)> {
         | "autoscaling"
         | "policy"
         | "coordination.k8s.io"
+        | "certificates.k8s.io"
         | "discovery.k8s.io"
         | "events.k8s.io"
         | "apiextensions.k8s.io"
@@ -176,8 +202,14 @@ pub fn normalize(group: &str, kind: &str, obj: Value) -> Result<Normalized, Deco
     strip_nulls(&mut input, false);
     relax_base64(group, kind, &mut input);
 
-    let (text, line_paths) = pretty_with_paths(&input);
-    let typed = rt(&text).map_err(|e| to_decode_error(&e, &line_paths, kind, version))?;
+    // Pretty-printing with a line table only pays off when there is an error to locate.
+    let typed = match (rt.from_value)(&input) {
+        Ok(typed) => typed,
+        Err(_) => {
+            let (text, line_paths) = pretty_with_paths(&input);
+            (rt.from_text)(&text).map_err(|e| to_decode_error(&e, &line_paths, kind, version))?
+        }
+    };
 
     let mut unknown = Vec::new();
     let merged = merge(input, &typed, "", &mut unknown);

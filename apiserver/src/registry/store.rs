@@ -91,6 +91,8 @@ pub struct Registry {
     pub storage: Arc<dyn Storage>,
     pub caches: Arc<CacheSet>,
     pub allocator: Arc<ServiceAllocator>,
+    /// Custom resources of established CRDs, consulted after `table`.
+    pub crds: Arc<crate::crd::CustomResources>,
 }
 
 fn storage_err(info: &ResourceInfo, name: &str, e: StorageError) -> ApiError {
@@ -149,6 +151,9 @@ fn returns_deleted_object(info: &ResourceInfo) -> bool {
 
 impl Registry {
     pub fn strategy(&self, info: &ResourceInfo) -> Arc<dyn Strategy> {
+        if let Some(cr) = self.crds.get(info) {
+            return Arc::new(crate::crd::strategy::CustomResourceStrategy(cr));
+        }
         kinds::strategy_for(&info.group, &info.kind)
     }
 
@@ -161,6 +166,9 @@ impl Registry {
     pub fn to_external(&self, info: &ResourceInfo, obj: Value) -> Value {
         if Self::is_events_v1(info) {
             kinds::event::event_v1_to_events_v1(obj)
+        } else if self.crds.needs_conversion(info) {
+            // Custom resources convert with strategy None: only apiVersion changes.
+            with_api_version(obj, info.api_version())
         } else {
             obj
         }
@@ -169,6 +177,12 @@ impl Registry {
     fn to_internal(&self, info: &ResourceInfo, obj: Value) -> Value {
         if Self::is_events_v1(info) {
             kinds::event::events_v1_to_core(obj)
+        } else if let Some(cr) = self
+            .crds
+            .get(info)
+            .filter(|c| c.storage_version != info.version)
+        {
+            with_api_version(obj, cr.storage_api_version())
         } else {
             obj
         }
@@ -219,8 +233,15 @@ impl Registry {
         validation: FieldValidation,
         warnings: &mut Vec<String>,
     ) -> Result<Value, ApiError> {
-        let normalized =
-            decode::normalize(&info.group, &info.kind, obj).map_err(|e| e.to_api_error())?;
+        let normalized = match self.crds.get(info) {
+            Some(cr) => crate::crd::strategy::normalize(&cr, obj)?,
+            None => {
+                decode::normalize(&info.group, &info.kind, obj).map_err(|e| e.to_api_error())?
+            }
+        };
+        if info.group == "apiextensions.k8s.io" {
+            warnings.extend(crate::crd::strategy::unenforced_rules(&normalized.object));
+        }
         if !normalized.unknown_fields.is_empty() {
             match validation {
                 FieldValidation::Strict => {
@@ -430,6 +451,8 @@ impl Registry {
         if !errs.is_empty() {
             return Err(Self::invalid(info, meta::name(&obj), &errs));
         }
+        let mut obj =
+            super::apply::track_update(self, info, None, None, obj, opts.field_manager.as_deref());
 
         let is_service = sinfo.group.is_empty() && sinfo.kind == "Service";
         if is_service && !opts.dry_run {
@@ -635,6 +658,11 @@ impl Registry {
                                 None => dm.remove(field),
                             };
                         }
+                        // Managed fields a status apply computed (status updates take the
+                        // live ones again when they are tracked, see registry/apply.rs).
+                        if let Some(v) = sm.get("managedFields") {
+                            dm.insert("managedFields".into(), v.clone());
+                        }
                     }
                 }
                 new = merged;
@@ -654,6 +682,8 @@ impl Registry {
                 }
                 new = merged;
             }
+            // certificatesigningrequests/approval changes only the conditions.
+            Some("approval") => new = kinds::csr::prepare_for_approval_update(&new, old),
             // pods/binding: bind_pod set spec.nodeName and the PodScheduled condition, which
             // no other write may do.
             Some("binding") => {}
@@ -693,6 +723,7 @@ impl Registry {
         errs.extend(match subresource {
             Some("status") => strategy.validate_status_update(&new, old),
             Some("binding") => Vec::new(),
+            Some("approval") => kinds::csr::validate_approval_update(&new, old),
             _ => strategy.validate_update(&new, old),
         });
         if !errs.is_empty() {
@@ -756,7 +787,15 @@ impl Registry {
     {
         if info.group.is_empty() && info.kind == "Service" && !opts.dry_run {
             return self
-                .write_service_update(info, namespace, name, subresource, precondition, produce)
+                .write_service_update(
+                    info,
+                    namespace,
+                    name,
+                    subresource,
+                    precondition,
+                    opts.field_manager.as_deref(),
+                    produce,
+                )
                 .await;
         }
         let mut dry_run_result = None;
@@ -764,6 +803,14 @@ impl Registry {
             .guaranteed_update(info, namespace, name, precondition, |old| {
                 let intended = produce(&old)?;
                 let new = self.prepare_update(info, subresource, intended, &old)?;
+                let new = super::apply::track_update(
+                    self,
+                    info,
+                    subresource,
+                    Some(&old),
+                    new,
+                    opts.field_manager.as_deref(),
+                );
                 if opts.dry_run {
                     dry_run_result = Some(new);
                     return Ok(old);
@@ -777,6 +824,7 @@ impl Registry {
     /// A Service update also moves its cluster IPs and node ports (type changes, new ports):
     /// the new values are taken before the compare-and-swap and the old ones given back only
     /// after it succeeded, so a lost race never leaves a value held twice or lost.
+    #[allow(clippy::too_many_arguments)]
     async fn write_service_update<F>(
         &self,
         info: &ResourceInfo,
@@ -784,6 +832,7 @@ impl Registry {
         name: &str,
         subresource: Option<&str>,
         precondition: Option<String>,
+        field_manager: Option<&str>,
         mut produce: F,
     ) -> Result<Value, ApiError>
     where
@@ -805,7 +854,9 @@ impl Registry {
             }
             let old = decode_stored(&kv)?;
             let intended = produce(&old)?;
-            let mut new = self.prepare_update(info, subresource, intended, &old)?;
+            let new = self.prepare_update(info, subresource, intended, &old)?;
+            let mut new =
+                super::apply::track_update(self, info, subresource, Some(&old), new, field_manager);
             if new == old {
                 return Ok(old);
             }
@@ -900,6 +951,17 @@ impl Registry {
             }
             let grace = self.grace_period(&sinfo, &obj, opts);
             let already_deleting = meta::is_deleting(&obj);
+            // A CRD stays until the API server has deleted its objects (upstream adds this
+            // finalizer on delete).
+            if !already_deleting
+                && sinfo.group == "apiextensions.k8s.io"
+                && sinfo.kind == "CustomResourceDefinition"
+                && !finalizers
+                    .iter()
+                    .any(|f| f == crate::crd::CLEANUP_FINALIZER)
+            {
+                finalizers.push(crate::crd::CLEANUP_FINALIZER.into());
+            }
             let namespace_pending = sinfo.group.is_empty()
                 && sinfo.kind == "Namespace"
                 && obj
@@ -1025,6 +1087,13 @@ impl Registry {
             self.allocator.release(obj).await;
         }
     }
+}
+
+fn with_api_version(mut obj: Value, api_version: String) -> Value {
+    if let Some(m) = obj.as_object_mut() {
+        m.insert("apiVersion".into(), Value::String(api_version));
+    }
+    obj
 }
 
 /// Builds `/scale` for deployments, replicasets and replicationcontrollers.

@@ -74,6 +74,7 @@ impl PatchSchema {
             | ("events.k8s.io", "Event")
             | ("coordination.k8s.io", "Lease")
             | ("discovery.k8s.io", "EndpointSlice")
+            | ("apiextensions.k8s.io", "CustomResourceDefinition")
             | ("autoscaling", "Scale") => &METADATA_ONLY,
             _ => return None,
         };

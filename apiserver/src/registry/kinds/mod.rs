@@ -7,6 +7,7 @@ use super::strategy::{Plain, Strategy};
 
 pub mod common;
 pub mod configmap;
+pub mod csr;
 pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
@@ -43,6 +44,10 @@ pub fn strategy_for(group: &str, kind: &str) -> Arc<dyn Strategy> {
         ("apps", "Deployment") => Arc::new(deployment::DeploymentStrategy),
         ("coordination.k8s.io", "Lease") => Arc::new(lease::LeaseStrategy),
         ("discovery.k8s.io", "EndpointSlice") => Arc::new(endpointslice::EndpointSliceStrategy),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            Arc::new(crate::crd::strategy::CrdStrategy)
+        }
+        ("certificates.k8s.io", "CertificateSigningRequest") => Arc::new(csr::CsrStrategy),
         _ => Arc::new(Plain),
     }
 }
@@ -93,6 +98,8 @@ mod tests {
             ("apps", "Deployment"),
             ("coordination.k8s.io", "Lease"),
             ("discovery.k8s.io", "EndpointSlice"),
+            ("apiextensions.k8s.io", "CustomResourceDefinition"),
+            ("certificates.k8s.io", "CertificateSigningRequest"),
         ];
         let shapes = [
             json!(null),
