@@ -8,17 +8,17 @@
 //! controllers.
 
 pub mod deployment;
-pub mod framework;
-pub mod replicaset;
-pub mod replicationcontroller;
-pub mod garbagecollector;
 pub mod endpoints;
 pub mod endpointslice;
+pub mod framework;
+pub mod garbagecollector;
 pub mod namespace;
-pub mod serviceaccount;
-pub mod rootcacert;
-pub mod nodelifecycle;
 pub mod nodeipam;
+pub mod nodelifecycle;
+pub mod replicaset;
+pub mod replicationcontroller;
+pub mod rootcacert;
+pub mod serviceaccount;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -70,7 +70,10 @@ pub const CONTROLLERS: &[(&str, StartFn)] = &[
     (serviceaccount::NAME, serviceaccount::start),
     (rootcacert::NAME, rootcacert::start),
     (nodelifecycle::NAME, nodelifecycle::start),
-    (nodelifecycle::TAINT_EVICTION_NAME, nodelifecycle::start_taint_eviction),
+    (
+        nodelifecycle::TAINT_EVICTION_NAME,
+        nodelifecycle::start_taint_eviction,
+    ),
     (nodeipam::NAME, nodeipam::start),
 ];
 

@@ -16,11 +16,11 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::StreamExt;
 use futures::future::BoxFuture;
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::{Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use k8s_openapi::NamespaceResourceScope;
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -98,7 +98,13 @@ impl ReplicaStatus {
 /// What the replica manager needs from a ReplicaSet or a ReplicationController.
 pub trait ReplicaOwner:
     Resource<DynamicType = (), Scope = NamespaceResourceScope>
-    + Clone + DeserializeOwned + Serialize + Debug + Send + Sync + 'static
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + Debug
+    + Send
+    + Sync
+    + 'static
 {
     /// The controller's name (metrics, logs, `--controllers`).
     const CONTROLLER: &'static str;
@@ -730,7 +736,7 @@ pub fn calculate_status<O: ReplicaOwner>(
     status.fully_labeled_replicas = count(active, |p| {
         template_selector.matches(p.metadata.labels.as_ref())
     });
-    status.ready_replicas = count(active, |p| pods::is_ready(p));
+    status.ready_replicas = count(active, pods::is_ready);
     status.available_replicas = count(active, |p| pods::is_available(p, mrs, now));
     status.observed_generation = owner.meta().generation.unwrap_or(0);
     let failure = status

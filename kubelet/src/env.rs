@@ -72,10 +72,8 @@ impl PodFields {
     /// kubelet-provided status fields.
     pub fn field(&self, path: &str) -> Result<String, EnvError> {
         let map_value = |m: &BTreeMap<String, String>| {
-            let mut lines: Vec<String> = m
-                .iter()
-                .map(|(k, v)| format!("{k}={}", quote(v)))
-                .collect();
+            let mut lines: Vec<String> =
+                m.iter().map(|(k, v)| format!("{k}={}", quote(v))).collect();
             lines.sort();
             lines.join("\n")
         };

@@ -135,9 +135,7 @@ fn render_all(text: &str, opts: &LogOptions) -> Vec<u8> {
             _ => true,
         })
         .collect();
-    let skip = opts
-        .tail_lines
-        .map_or(0, |n| lines.len().saturating_sub(n));
+    let skip = opts.tail_lines.map_or(0, |n| lines.len().saturating_sub(n));
     let mut out = Vec::new();
     for l in &lines[skip..] {
         render(l, opts.timestamps, &mut out);
@@ -184,7 +182,9 @@ pub fn find_log(
         .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
         .map(|e| e.path())
         .ok_or_else(|| {
-            LogError::NotFound(format!("pod \"{pod}\" in namespace \"{namespace}\" not found on this node"))
+            LogError::NotFound(format!(
+                "pod \"{pod}\" in namespace \"{namespace}\" not found on this node"
+            ))
         })?;
     let list = attempts(&pod_dir.join(container));
     let pick = if previous {
@@ -217,12 +217,8 @@ fn superseded(path: &Path) -> bool {
 /// Streams the log through `tx`. With `follow`, keeps reading new lines until `alive`
 /// says the container stopped (and everything written was sent), a newer attempt appears,
 /// the receiver goes away or the byte limit is reached.
-pub async fn stream_log<F, Fut>(
-    path: PathBuf,
-    opts: LogOptions,
-    tx: mpsc::Sender<Bytes>,
-    alive: F,
-) where
+pub async fn stream_log<F, Fut>(path: PathBuf, opts: LogOptions, tx: mpsc::Sender<Bytes>, alive: F)
+where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
@@ -243,13 +239,19 @@ pub async fn stream_log<F, Fut>(
     // Only complete lines now; an unterminated tail is kept for the next read.
     let cut = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let mut pending = data.split_off(cut);
-    let first = take(&mut budget, render_all(&String::from_utf8_lossy(&data), &opts));
+    let first = take(
+        &mut budget,
+        render_all(&String::from_utf8_lossy(&data), &opts),
+    );
     if !first.is_empty() && tx.send(Bytes::from(first)).await.is_err() {
         return;
     }
     if !opts.follow {
         if !pending.is_empty() && budget > 0 {
-            let rest = take(&mut budget, render_all(&String::from_utf8_lossy(&pending), &opts));
+            let rest = take(
+                &mut budget,
+                render_all(&String::from_utf8_lossy(&pending), &opts),
+            );
             let _ = tx.send(Bytes::from(rest)).await;
         }
         return;
@@ -271,7 +273,7 @@ pub async fn stream_log<F, Fut>(
         if more.is_empty() {
             idle_checks += 1;
             // Checking liveness every ~second is enough; reading is every 100 ms.
-            if idle_checks % 10 == 0 && (superseded(&path) || !alive().await) {
+            if idle_checks.is_multiple_of(10) && (superseded(&path) || !alive().await) {
                 // One last read for anything written just before the exit.
                 let mut last = Vec::new();
                 let _ = file.read_to_end(&mut last).await;
@@ -280,7 +282,10 @@ pub async fn stream_log<F, Fut>(
                     if !pending.ends_with(b"\n") {
                         pending.push(b'\n');
                     }
-                    let chunk = take(&mut budget, render_all(&String::from_utf8_lossy(&pending), &follow_opts));
+                    let chunk = take(
+                        &mut budget,
+                        render_all(&String::from_utf8_lossy(&pending), &follow_opts),
+                    );
                     let _ = tx.send(Bytes::from(chunk)).await;
                 }
                 return;
@@ -289,9 +294,15 @@ pub async fn stream_log<F, Fut>(
             continue;
         }
         pending.extend_from_slice(&more);
-        let cut = pending.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let cut = pending
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
         let rest = pending.split_off(cut);
-        let chunk = take(&mut budget, render_all(&String::from_utf8_lossy(&pending), &follow_opts));
+        let chunk = take(
+            &mut budget,
+            render_all(&String::from_utf8_lossy(&pending), &follow_opts),
+        );
         pending = rest;
         if !chunk.is_empty() && tx.send(Bytes::from(chunk)).await.is_err() {
             return;
@@ -344,15 +355,26 @@ plain line\n";
             ),
         ];
         for (opts, want) in cases {
-            assert_eq!(String::from_utf8(render_all(LOG, &opts)).unwrap(), want, "{opts:?}");
+            assert_eq!(
+                String::from_utf8(render_all(LOG, &opts)).unwrap(),
+                want,
+                "{opts:?}"
+            );
         }
     }
 
     #[test]
     fn query_parsing() {
-        let q = [("tailLines", "3"), ("timestamps", "true"), ("limitBytes", "10")];
+        let q = [
+            ("tailLines", "3"),
+            ("timestamps", "true"),
+            ("limitBytes", "10"),
+        ];
         let o = LogOptions::from_query(q.into_iter()).unwrap();
-        assert_eq!((o.tail_lines, o.timestamps, o.limit_bytes), (Some(3), true, Some(10)));
+        assert_eq!(
+            (o.tail_lines, o.timestamps, o.limit_bytes),
+            (Some(3), true, Some(10))
+        );
         assert!(LogOptions::from_query([("tailLines", "-1")].into_iter()).is_err());
         assert!(LogOptions::from_query([("sinceSeconds", "x")].into_iter()).is_err());
     }
@@ -407,7 +429,10 @@ plain line\n";
         ));
         assert_eq!(&rx.recv().await.unwrap()[..], b"a\n");
         use std::io::Write;
-        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(b"2026-01-01T00:00:01Z stdout F b\n").unwrap();
         assert_eq!(&rx.recv().await.unwrap()[..], b"b\n");
         alive.store(false, std::sync::atomic::Ordering::SeqCst);

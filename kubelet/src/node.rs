@@ -69,9 +69,7 @@ pub fn node_specs(opts: &Options) -> Result<Vec<Arc<NodeHandle>>, Error> {
         .map(|(i, name)| {
             let fallback_cidr = match opts.pod_cidr {
                 Some(range) => Some(cidr::node_subnet(range, i, count).ok_or_else(|| {
-                    Error::InvalidFlag(format!(
-                        "--pod-cidr {range} is too small for {count} nodes"
-                    ))
+                    Error::InvalidFlag(format!("--pod-cidr {range} is too small for {count} nodes"))
                 })?),
                 None => None,
             };
@@ -250,7 +248,12 @@ pub fn desired_status(agent: &Agent) -> NodeStatus {
                 "KubeletHasSufficientPID",
                 "kubelet has sufficient PID available",
             ),
-            condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+            condition(
+                "Ready",
+                "True",
+                "KubeletReady",
+                "kubelet is posting ready status",
+            ),
         ]),
         daemon_endpoints: Some(NodeDaemonEndpoints {
             kubelet_endpoint: Some(DaemonEndpoint {
@@ -497,7 +500,10 @@ async fn renew_lease(agent: &Agent, node: &NodeHandle) -> Result<(), String> {
             spec.holder_identity = Some(node.name.clone());
             spec.lease_duration_seconds =
                 Some(i32::try_from(agent.opts.node_lease_duration_seconds).unwrap_or(40));
-            match api.replace(&node.name, &PostParams::default(), &lease).await {
+            match api
+                .replace(&node.name, &PostParams::default(), &lease)
+                .await
+            {
                 Ok(l) => Ok(l),
                 // Someone else wrote it (or it was deleted): start again from the server's copy.
                 Err(e) => {
@@ -542,13 +548,15 @@ async fn get_or_create_lease(
                     // As upstream: the Lease is owned by its Node, so deleting the Node
                     // garbage-collects it.
                     owner_references: node_uid.map(|uid| {
-                        vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-                            api_version: "v1".into(),
-                            kind: "Node".into(),
-                            name: node.name.clone(),
-                            uid,
-                            ..Default::default()
-                        }]
+                        vec![
+                            k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                                api_version: "v1".into(),
+                                kind: "Node".into(),
+                                name: node.name.clone(),
+                                uid,
+                                ..Default::default()
+                            },
+                        ]
                     }),
                     ..Default::default()
                 },
@@ -601,7 +609,12 @@ pub async fn watch_nodes(agent: Arc<Agent>, shutdown: CancellationToken) {
         .default_backoff()
         .applied_objects()
         .try_for_each(|node| {
-            if let Some(handle) = node.metadata.name.as_deref().and_then(|n| agent.nodes.get(n)) {
+            if let Some(handle) = node
+                .metadata
+                .name
+                .as_deref()
+                .and_then(|n| agent.nodes.get(n))
+            {
                 note_cidr(handle, &node);
             }
             futures::future::ready(Ok(()))

@@ -62,10 +62,8 @@ impl Agent {
         node_ip: IpAddr,
         port: u16,
     ) -> Self {
-        let machine = MachineInfo::read(
-            &opts,
-            format!("{}://{}", runtime.name(), runtime.version()),
-        );
+        let machine =
+            MachineInfo::read(&opts, format!("{}://{}", runtime.name(), runtime.version()));
         Agent {
             client,
             opts,
@@ -220,7 +218,11 @@ async fn adopt_runtime_state(agent: &Agent) -> Result<usize, RuntimeError> {
     let mut adopted = agent.adopted.lock().unwrap_or_else(|e| e.into_inner());
     for s in sandboxes {
         if agent.nodes.contains_key(&s.node_name) {
-            adopted.entry(s.pod_uid.clone()).or_default().sandboxes.push(s);
+            adopted
+                .entry(s.pod_uid.clone())
+                .or_default()
+                .sandboxes
+                .push(s);
         }
     }
     for c in containers {
@@ -331,10 +333,6 @@ fn is_running(c: &Option<ContainerStatus>) -> bool {
         .is_some_and(|c| c.state == ContainerState::Running)
 }
 
-fn is_exited(c: &Option<ContainerStatus>) -> bool {
-    c.as_ref().is_some_and(|c| c.state == ContainerState::Exited)
-}
-
 impl PodState {
     fn new(
         agent: &Agent,
@@ -366,11 +364,7 @@ impl PodState {
         let mut containers = adopted.containers;
         containers.sort_by_key(|c| (c.name.clone(), c.attempt));
         for c in containers {
-            if state
-                .sandbox
-                .as_ref()
-                .is_none_or(|s| s.id != c.sandbox_id)
-            {
+            if state.sandbox.as_ref().is_none_or(|s| s.id != c.sandbox_id) {
                 continue;
             }
             // Init or regular is decided when the pod spec is known; park all as regular
@@ -444,7 +438,10 @@ impl PodState {
 
         self.refresh(agent).await;
         let mut next: Option<Duration> = None;
-        if self.ensure_sandbox(agent, pod, &spec, &name, &namespace).await {
+        if self
+            .ensure_sandbox(agent, pod, &spec, &name, &namespace)
+            .await
+        {
             let init_done = self.run_init_containers(agent, pod, &spec, &mut next).await;
             if init_done && self.terminal.is_none() {
                 self.handle_liveness(agent, &spec).await;
@@ -580,9 +577,9 @@ impl PodState {
                         .await;
                     // Init containers that finish at once (simulated) let the pod go on.
                     let done = self.init_containers.get(&c.name).is_some_and(|r| {
-                        r.current
-                            .as_ref()
-                            .is_some_and(|c| c.state == ContainerState::Exited && c.exit_code == Some(0))
+                        r.current.as_ref().is_some_and(|c| {
+                            c.state == ContainerState::Exited && c.exit_code == Some(0)
+                        })
                     });
                     if !done {
                         return false;
@@ -632,7 +629,8 @@ impl PodState {
                     let failed = cur.exit_code != Some(0) || rec.killed_by_liveness;
                     // Back-off is forgotten once a container ran long enough.
                     if let (Some(s), Some(f)) = (cur.started_at, cur.finished_at)
-                        && (f - s).to_std().unwrap_or_default() >= agent.opts.crash_loop_backoff_reset
+                        && (f - s).to_std().unwrap_or_default()
+                            >= agent.opts.crash_loop_backoff_reset
                     {
                         rec.backoff_delay = None;
                         rec.backoff_until = None;
@@ -724,15 +722,12 @@ impl PodState {
                 rec.restart_count
             }
         };
-        let result = self.start_container(agent, pod, spec, c, init, attempt).await;
+        let result = self
+            .start_container(agent, pod, spec, c, init, attempt)
+            .await;
         let base = agent.opts.crash_loop_backoff_base;
         let max = agent.opts.crash_loop_backoff_max;
-        let (restarting, probe_spec) = {
-            let rec = self.record(&c.name, init);
-            let restarting = rec.current.is_some();
-            (restarting, ())
-        };
-        let _ = probe_spec;
+        let restarting = self.record(&c.name, init).current.is_some();
         let rec = self.record(&c.name, init);
         // Upstream's back-off: every (re)start, successful or not, pushes the next allowed
         // start out by a delay that doubles from the base up to the maximum.
@@ -796,9 +791,10 @@ impl PodState {
         let env = env::resolve(&agent.client, pod, c, &view)
             .await
             .map_err(|e| ("CreateContainerConfigError".to_string(), e.to_string()))?;
-        let mounts = volumes::mounts_for(&agent.client, agent.pod_dir(&self.uid), pod, spec, c, &view)
-            .await
-            .map_err(|e| e.waiting())?;
+        let mounts =
+            volumes::mounts_for(&agent.client, agent.pod_dir(&self.uid), pod, spec, c, &view)
+                .await
+                .map_err(|e| e.waiting())?;
         let namespace = pod.metadata.namespace.clone().unwrap_or_default();
         let name = pod.metadata.name.clone().unwrap_or_default();
         let log_path = agent
@@ -897,7 +893,9 @@ impl PodState {
             .filter_map(|r| r.current.as_ref().map(|c| c.id.clone()))
             .collect();
         // Containers stop in parallel, each with the full grace period, as upstream.
-        let stops = running.iter().map(|id| agent.runtime.stop_container(id, grace));
+        let stops = running
+            .iter()
+            .map(|id| agent.runtime.stop_container(id, grace));
         for r in futures::future::join_all(stops).await {
             if let Err(e) = r {
                 tracing::warn!(pod_uid = %self.uid, "stopping container: {e}");
@@ -909,7 +907,11 @@ impl PodState {
                 let _ = agent.runtime.stop_pod_sandbox(&s.id).await;
             }
             if remove_sandbox {
-                for r in self.containers.values().chain(self.init_containers.values()) {
+                for r in self
+                    .containers
+                    .values()
+                    .chain(self.init_containers.values())
+                {
                     for c in [&r.current, &r.previous].into_iter().flatten() {
                         let _ = agent.runtime.remove_container(&c.id).await;
                     }
@@ -930,7 +932,6 @@ impl PodState {
         if self.terminal.is_none() {
             self.terminal = Some(("Terminating".into(), None, None));
         }
-        let _ = is_exited(&None);
     }
 
     async fn delete_pod_object(

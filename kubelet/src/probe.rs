@@ -178,9 +178,9 @@ impl ProbeWorker {
         let (mut successes, mut failures) = (0, 0);
         let name = self.container.name.clone();
         loop {
-            let startup_done =
-                self.results
-                    .passed(&name, &self.container_id, ProbeKind::Startup);
+            let startup_done = self
+                .results
+                .passed(&name, &self.container_id, ProbeKind::Startup);
             if self.kind == ProbeKind::Startup && startup_done {
                 return;
             }
@@ -188,7 +188,16 @@ impl ProbeWorker {
                 tokio::time::sleep(period).await;
                 continue;
             }
-            match run_probe(&*self.runtime, &self.container, &self.container_id, self.pod_ip, p, timeout).await {
+            match run_probe(
+                &*self.runtime,
+                &self.container,
+                &self.container_id,
+                self.pod_ip,
+                p,
+                timeout,
+            )
+            .await
+            {
                 Ok(()) => {
                     successes += 1;
                     failures = 0;
@@ -304,7 +313,9 @@ pub async fn run_probe(
             let req = format!(
                 "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: kube-probe/1.33\r\nAccept: */*\r\nConnection: close\r\n{headers}\r\n"
             );
-            s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+            s.write_all(req.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
             let mut buf = vec![0u8; 256];
             let mut got = 0;
             while got < 12 {
@@ -326,9 +337,9 @@ pub async fn run_probe(
                 Err(format!("HTTP probe failed with statuscode: {code}"))
             }
         };
-        return tokio::time::timeout(timeout, fut)
-            .await
-            .map_err(|_| "context deadline exceeded (Client.Timeout exceeded while awaiting headers)".to_string())?;
+        return tokio::time::timeout(timeout, fut).await.map_err(|_| {
+            "context deadline exceeded (Client.Timeout exceeded while awaiting headers)".to_string()
+        })?;
     }
     if p.grpc.is_some() {
         return Err("gRPC probes are not supported by this node agent".into());
@@ -359,7 +370,11 @@ mod tests {
                 let (mut s, _) = listener.accept().await.unwrap();
                 let mut buf = [0u8; 1024];
                 let _ = s.read(&mut buf).await;
-                let status = if n == 0 { "200 OK" } else { "503 Service Unavailable" };
+                let status = if n == 0 {
+                    "200 OK"
+                } else {
+                    "503 Service Unavailable"
+                };
                 n += 1;
                 let _ = s
                     .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes())
@@ -377,8 +392,14 @@ mod tests {
             ..Default::default()
         };
         let t = Duration::from_secs(2);
-        assert!(run_probe(&rt, &container(), "x", ip, &http, t).await.is_ok());
-        let err = run_probe(&rt, &container(), "x", ip, &http, t).await.unwrap_err();
+        assert!(
+            run_probe(&rt, &container(), "x", ip, &http, t)
+                .await
+                .is_ok()
+        );
+        let err = run_probe(&rt, &container(), "x", ip, &http, t)
+            .await
+            .unwrap_err();
         assert!(err.contains("503"), "{err}");
         let tcp = Probe {
             tcp_socket: Some(TCPSocketAction {
@@ -399,7 +420,11 @@ mod tests {
             }),
             ..Default::default()
         };
-        assert!(run_probe(&rt, &container(), "x", ip, &tcp_closed, t).await.is_err());
+        assert!(
+            run_probe(&rt, &container(), "x", ip, &tcp_closed, t)
+                .await
+                .is_err()
+        );
     }
 
     #[test]
@@ -410,7 +435,10 @@ mod tests {
             container_port: 8080,
             ..Default::default()
         }]);
-        assert_eq!(resolve_port(&c, &IntOrString::String("http".into())), Ok(8080));
+        assert_eq!(
+            resolve_port(&c, &IntOrString::String("http".into())),
+            Ok(8080)
+        );
         assert!(resolve_port(&c, &IntOrString::String("grpc".into())).is_err());
     }
 }

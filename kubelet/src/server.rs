@@ -66,8 +66,7 @@ async fn container_logs(
     Path((namespace, pod, container)): Path<(String, String, String)>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let opts = match LogOptions::from_query(query.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-    {
+    let opts = match LogOptions::from_query(query.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
         Ok(o) => o,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
@@ -90,8 +89,8 @@ async fn container_logs(
             })
         }
     }));
-    let stream = tokio_stream::wrappers::ReceiverStream::new(rx)
-        .map(Ok::<_, std::convert::Infallible>);
+    let stream =
+        tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, std::convert::Infallible>);
     Response::builder()
         .header(header::CONTENT_TYPE, "text/plain")
         .body(Body::from_stream(stream))

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use k8s_openapi::api::core::v1::{
     Container, ContainerState as ApiState, ContainerStateRunning, ContainerStateTerminated,
-    ContainerStateWaiting, ContainerStatus as ApiStatus, HostIP, Pod, PodCondition, PodIP,
-    PodSpec, PodStatus,
+    ContainerStateWaiting, ContainerStatus as ApiStatus, HostIP, Pod, PodCondition, PodIP, PodSpec,
+    PodStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -133,8 +133,7 @@ fn probe_state(
     }
     let started = c.startup_probe.is_none() || probes.passed(&c.name, &cur.id, ProbeKind::Startup);
     let ready = started
-        && (c.readiness_probe.is_none()
-            || probes.passed(&c.name, &cur.id, ProbeKind::Readiness));
+        && (c.readiness_probe.is_none() || probes.passed(&c.name, &cur.id, ProbeKind::Readiness));
     (started, ready)
 }
 
@@ -240,15 +239,22 @@ pub fn pod_status(pod: &Pod, spec: &PodSpec, view: &PodView, host_ip: IpAddr) ->
     let mut init_failed = false;
     for c in spec.init_containers.iter().flatten() {
         let v = view.init_containers.get(&c.name);
-        let mut s = container_status(c, v, runtime, "PodInitializing", view.probes, view.simulated);
+        let mut s = container_status(
+            c,
+            v,
+            runtime,
+            "PodInitializing",
+            view.probes,
+            view.simulated,
+        );
         let done = v
             .and_then(|v| v.current)
             .is_some_and(|c| c.state == ContainerState::Exited && c.exit_code == Some(0));
         if !done {
             init_incomplete.push(c.name.clone());
-            if v.and_then(|v| v.current).is_some_and(|c| {
-                c.state == ContainerState::Exited && c.exit_code != Some(0)
-            }) {
+            if v.and_then(|v| v.current)
+                .is_some_and(|c| c.state == ContainerState::Exited && c.exit_code != Some(0))
+            {
                 init_failed = true;
             }
         }
@@ -284,7 +290,10 @@ pub fn pod_status(pod: &Pod, spec: &PodSpec, view: &PodView, host_ip: IpAddr) ->
                 }
             }
             _ => {
-                if s.last_state.as_ref().is_some_and(|l| l.terminated.is_some()) {
+                if s.last_state
+                    .as_ref()
+                    .is_some_and(|l| l.terminated.is_some())
+                {
                     stopped += 1;
                 } else {
                     waiting += 1;
@@ -361,7 +370,10 @@ pub fn pod_status(pod: &Pod, spec: &PodSpec, view: &PodView, host_ip: IpAddr) ->
                 "Ready",
                 false,
                 Some("ContainersNotReady"),
-                Some(format!("containers with unready status: {}", list(&unready))),
+                Some(format!(
+                    "containers with unready status: {}",
+                    list(&unready)
+                )),
             )
         },
         if all_ready {
@@ -373,7 +385,10 @@ pub fn pod_status(pod: &Pod, spec: &PodSpec, view: &PodView, host_ip: IpAddr) ->
                 "ContainersReady",
                 false,
                 Some("ContainersNotReady"),
-                Some(format!("containers with unready status: {}", list(&unready))),
+                Some(format!(
+                    "containers with unready status: {}",
+                    list(&unready)
+                )),
             )
         },
         condition("PodScheduled", true, None, None),
@@ -473,7 +488,8 @@ mod tests {
         for (q, want) in bytes {
             assert_eq!(parse_bytes(q), *want, "{q}");
         }
-        let cpu: &[(&str, Option<u64>)] = &[("500m", Some(500)), ("2", Some(2000)), ("0.25", Some(250))];
+        let cpu: &[(&str, Option<u64>)] =
+            &[("500m", Some(500)), ("2", Some(2000)), ("0.25", Some(250))];
         for (q, want) in cpu {
             assert_eq!(parse_millis(q), *want, "{q}");
         }

@@ -54,7 +54,13 @@ fn safe_relative(p: &str) -> bool {
             .all(|c| matches!(c, Component::Normal(_)))
 }
 
-fn write_file(dir: &Path, rel: &str, data: &[u8], mode: Option<i32>, vol: &str) -> Result<(), VolumeError> {
+fn write_file(
+    dir: &Path,
+    rel: &str,
+    data: &[u8],
+    mode: Option<i32>,
+    vol: &str,
+) -> Result<(), VolumeError> {
     if !safe_relative(rel) {
         return Err(setup(vol, format!("invalid path {rel:?}")));
     }
@@ -63,7 +69,8 @@ fn write_file(dir: &Path, rel: &str, data: &[u8], mode: Option<i32>, vol: &str) 
         std::fs::create_dir_all(parent)
             .map_err(|e| setup(vol, format!("creating {}: {e}", parent.display())))?;
     }
-    std::fs::write(&path, data).map_err(|e| setup(vol, format!("writing {}: {e}", path.display())))?;
+    std::fs::write(&path, data)
+        .map_err(|e| setup(vol, format!("writing {}: {e}", path.display())))?;
     let mode = u32::try_from(mode.unwrap_or(0o644)).unwrap_or(0o644) & 0o7777;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| setup(vol, format!("chmod {}: {e}", path.display())))
@@ -71,6 +78,7 @@ fn write_file(dir: &Path, rel: &str, data: &[u8], mode: Option<i32>, vol: &str) 
 
 /// Writes `data` (key -> bytes) into `dir`, honouring `items` (key -> path, mode) as the
 /// configMap and secret volume sources do; a missing item key is an error unless optional.
+#[allow(clippy::too_many_arguments)]
 fn write_keys(
     dir: &Path,
     data: &BTreeMap<String, Vec<u8>>,
@@ -158,10 +166,12 @@ fn write_downward(
 ) -> Result<(), VolumeError> {
     for item in items {
         let value = if let Some(f) = &item.field_ref {
-            fields.field(&f.field_path).map_err(|e| VolumeError::Unsupported {
-                volume: vol.to_string(),
-                message: e.to_string(),
-            })?
+            fields
+                .field(&f.field_path)
+                .map_err(|e| VolumeError::Unsupported {
+                    volume: vol.to_string(),
+                    message: e.to_string(),
+                })?
         } else {
             return Err(VolumeError::Unsupported {
                 volume: vol.to_string(),
@@ -169,7 +179,13 @@ fn write_downward(
                     .into(),
             });
         };
-        write_file(dir, &item.path, value.as_bytes(), item.mode.or(default_mode), vol)?;
+        write_file(
+            dir,
+            &item.path,
+            value.as_bytes(),
+            item.mode.or(default_mode),
+            vol,
+        )?;
     }
     Ok(())
 }
@@ -246,7 +262,13 @@ async fn materialise(
     }
     if let Some(src) = &v.downward_api {
         let dir = mk("kubernetes.io~downward-api")?;
-        write_downward(&dir, src.items.as_deref().unwrap_or(&[]), src.default_mode, fields, vol)?;
+        write_downward(
+            &dir,
+            src.items.as_deref().unwrap_or(&[]),
+            src.default_mode,
+            fields,
+            vol,
+        )?;
         return Ok(dir);
     }
     if let Some(src) = &v.projected {
@@ -295,7 +317,13 @@ async fn materialise(
                     }
                 }
             } else if let Some(d) = &s.downward_api {
-                write_downward(&dir, d.items.as_deref().unwrap_or(&[]), src.default_mode, fields, vol)?;
+                write_downward(
+                    &dir,
+                    d.items.as_deref().unwrap_or(&[]),
+                    src.default_mode,
+                    fields,
+                    vol,
+                )?;
             } else if s.service_account_token.is_some() {
                 return Err(unsupported("projected serviceAccountToken"));
             } else {
@@ -310,10 +338,16 @@ async fn materialise(
             "DirectoryOrCreate" => std::fs::create_dir_all(&path)
                 .map_err(|e| setup(vol, format!("creating {}: {e}", path.display())))?,
             "Directory" if !path.is_dir() => {
-                return Err(setup(vol, format!("hostPath type check failed: {} is not a directory", hp.path)));
+                return Err(setup(
+                    vol,
+                    format!("hostPath type check failed: {} is not a directory", hp.path),
+                ));
             }
             "File" if !path.is_file() => {
-                return Err(setup(vol, format!("hostPath type check failed: {} is not a file", hp.path)));
+                return Err(setup(
+                    vol,
+                    format!("hostPath type check failed: {} is not a file", hp.path),
+                ));
             }
             _ => {}
         }

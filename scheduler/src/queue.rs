@@ -132,12 +132,12 @@ impl SchedulingQueue {
         self.seq
     }
 
-    fn to_active(&mut self, uid: &str) {
+    fn make_active(&mut self, uid: &str) {
         let seq = self.next_seq();
         self.set_place(uid, Place::Active(seq));
     }
 
-    fn to_backoff(&mut self, uid: &str) {
+    fn make_backoff(&mut self, uid: &str) {
         let seq = self.next_seq();
         self.set_place(uid, Place::Backoff(seq));
     }
@@ -164,7 +164,7 @@ impl SchedulingQueue {
                 if gated {
                     self.set_place(&uid, Place::Gated);
                 } else {
-                    self.to_active(&uid);
+                    self.make_active(&uid);
                 }
             }
             Some(entry) => {
@@ -172,14 +172,14 @@ impl SchedulingQueue {
                 let place = entry.place;
                 entry.qp.pod = pod;
                 match place {
-                    Place::Gated if !gated => self.to_active(&uid),
+                    Place::Gated if !gated => self.make_active(&uid),
                     Place::Unschedulable(_) if changed => {
                         if gated {
                             self.set_place(&uid, Place::Gated);
                         } else if self.is_backing_off(&uid, now) {
-                            self.to_backoff(&uid);
+                            self.make_backoff(&uid);
                         } else {
-                            self.to_active(&uid);
+                            self.make_active(&uid);
                         }
                     }
                     _ => {}
@@ -227,7 +227,7 @@ impl SchedulingQueue {
                 break;
             }
             self.backoff.pop();
-            self.to_active(&uid);
+            self.make_active(&uid);
         }
     }
 
@@ -249,9 +249,9 @@ impl SchedulingQueue {
 
     fn requeue_moved(&mut self, uid: &str, now: Instant) {
         if self.is_backing_off(uid, now) {
-            self.to_backoff(uid);
+            self.make_backoff(uid);
         } else {
-            self.to_active(uid);
+            self.make_active(uid);
         }
     }
 
@@ -296,7 +296,7 @@ impl SchedulingQueue {
         entry.qp.last_failure = Some(now);
         let cycle = entry.qp.cycle;
         if !unschedulable || self.move_request_cycle >= cycle {
-            self.to_backoff(uid);
+            self.make_backoff(uid);
         } else {
             self.set_place(uid, Place::Unschedulable(now));
         }
@@ -307,7 +307,7 @@ impl SchedulingQueue {
     pub fn requeue_later(&mut self, uid: &str, now: Instant) {
         if let Some(entry) = self.entries.get_mut(uid) {
             entry.qp.last_failure = Some(now);
-            self.to_backoff(uid);
+            self.make_backoff(uid);
         }
     }
 
@@ -328,6 +328,12 @@ impl SchedulingQueue {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 mod tests {
     use super::*;
 

@@ -177,6 +177,12 @@ pub fn pod_requests(spec: &PodSpec) -> (Resource, Resource) {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::ResourceRequirements;

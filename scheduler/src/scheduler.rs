@@ -104,11 +104,13 @@ impl Loop {
                 self.metrics.set_pending(self.queue.lengths());
                 last_gauges = now;
             }
-            if self.leading && self.nodes_synced && self.pods_synced {
-                if let Some(qp) = self.queue.pop(now) {
-                    self.schedule_one(qp.pod, qp.first_seen, now);
-                    continue;
-                }
+            if self.leading
+                && self.nodes_synced
+                && self.pods_synced
+                && let Some(qp) = self.queue.pop(now)
+            {
+                self.schedule_one(qp.pod, qp.first_seen, now);
+                continue;
             }
             self.metrics.set_pending(self.queue.lengths());
             let wait = self

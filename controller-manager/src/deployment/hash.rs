@@ -85,7 +85,11 @@ mod tests {
 
     #[test]
     fn fnv32a_matches_reference_vectors() {
-        let cases: [(&[u8], u32); 3] = [(b"", 0x811c9dc5), (b"a", 0xe40c292c), (b"foobar", 0xbf9cf968)];
+        let cases: [(&[u8], u32); 3] = [
+            (b"", 0x811c9dc5),
+            (b"a", 0xe40c292c),
+            (b"foobar", 0xbf9cf968),
+        ];
         for (input, want) in cases {
             let mut h = Fnv32a::new();
             h.write(input);

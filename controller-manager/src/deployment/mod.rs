@@ -25,8 +25,8 @@ use serde_json::{Value, json};
 use crate::framework::controllerref::{self, Claim};
 use crate::framework::mutation::MutationCache;
 use crate::framework::{
-    Action, Informer, Notification, Selector, WorkQueue, controller_uid, key_of, pods,
-    run_workers, split_key,
+    Action, Informer, Notification, Selector, WorkQueue, controller_uid, key_of, pods, run_workers,
+    split_key,
 };
 use crate::{Context, Error};
 
@@ -108,9 +108,9 @@ impl DeploymentController {
     fn register_handlers(self: Arc<Self>) {
         let me = self.clone();
         self.deployments.add_handler(move |n| match n {
-            Notification::Added(d) | Notification::Updated { new: d, .. } | Notification::Deleted(d) => {
-                me.queue.add(key_of(d.as_ref()))
-            }
+            Notification::Added(d)
+            | Notification::Updated { new: d, .. }
+            | Notification::Deleted(d) => me.queue.add(key_of(d.as_ref())),
         });
         let me = self.clone();
         self.replica_sets.add_handler(move |n| match n {
@@ -133,7 +133,8 @@ impl DeploymentController {
             let moved = match n {
                 Notification::Added(_) => None,
                 Notification::Deleted(p) => Some(p),
-                Notification::Updated { old, new } => (pods::is_active(old) != pods::is_active(new)
+                Notification::Updated { old, new } => (pods::is_active(old)
+                    != pods::is_active(new)
                     || pods::is_ready(old) != pods::is_ready(new))
                 .then_some(new),
             };
@@ -215,9 +216,17 @@ impl DeploymentController {
         if selector.is_everything() {
             // Upstream refuses to select every pod in the namespace; it only records that it
             // saw this generation.
-            tracing::warn!(controller = CONTROLLER, key, "selector selects all pods; not syncing");
+            tracing::warn!(
+                controller = CONTROLLER,
+                key,
+                "selector selects all pods; not syncing"
+            );
             let generation = d.metadata.generation.unwrap_or(0);
-            let observed = d.status.as_ref().and_then(|s| s.observed_generation).unwrap_or(0);
+            let observed = d
+                .status
+                .as_ref()
+                .and_then(|s| s.observed_generation)
+                .unwrap_or(0);
             if observed < generation {
                 let mut status = d.status.clone().unwrap_or_default();
                 status.observed_generation = Some(generation);
@@ -246,7 +255,11 @@ impl DeploymentController {
 
     /// The ReplicaSets this Deployment controls after adopting matching orphans and
     /// releasing those that stopped matching (upstream's ClaimReplicaSets).
-    async fn replica_sets_for(&self, d: &Deployment, selector: &Selector) -> Result<Vec<ReplicaSet>, SyncError> {
+    async fn replica_sets_for(
+        &self,
+        d: &Deployment,
+        selector: &Selector,
+    ) -> Result<Vec<ReplicaSet>, SyncError> {
         let uid = d.metadata.uid.clone().unwrap_or_default();
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         let deleting = d.metadata.deletion_timestamp.is_some();
@@ -280,10 +293,14 @@ impl DeploymentController {
             let fresh = Api::<Deployment>::namespaced(self.client.clone(), &ns)
                 .get_opt(&d.name_any())
                 .await?;
-            if !fresh.is_some_and(|f| f.metadata.uid.as_deref() == Some(uid.as_str()) && f.metadata.deletion_timestamp.is_none()) {
+            if !fresh.is_some_and(|f| {
+                f.metadata.uid.as_deref() == Some(uid.as_str())
+                    && f.metadata.deletion_timestamp.is_none()
+            }) {
                 return Err(SyncError::CannotAdopt(key_of(d)));
             }
-            let owner_ref = controllerref::controller_ref("apps/v1", "Deployment", &d.name_any(), &uid);
+            let owner_ref =
+                controllerref::controller_ref("apps/v1", "Deployment", &d.name_any(), &uid);
             for rs in adopt {
                 let rs_uid = rs.metadata.uid.clone().unwrap_or_default();
                 match controllerref::adopt(&api, &rs.name_any(), &rs_uid, &owner_ref).await {
@@ -317,7 +334,11 @@ impl DeploymentController {
     /// Writes `status` (and the Deployment's revision annotation, which upstream also
     /// writes through the status subresource) with the object's resourceVersion as a
     /// precondition, so a status computed from an outdated spec is refused.
-    async fn write_status(&self, d: &mut Deployment, status: DeploymentStatus) -> Result<(), SyncError> {
+    async fn write_status(
+        &self,
+        d: &mut Deployment,
+        status: DeploymentStatus,
+    ) -> Result<(), SyncError> {
         let mut status_json = serde_json::to_value(&status).unwrap_or(Value::Null);
         if let Some(m) = status_json.as_object_mut() {
             for field in [

@@ -88,7 +88,11 @@ pub(super) fn rollout_status(d: &Deployment, sets: &ReplicaSets) -> DeploymentSt
 
 impl DeploymentController {
     /// Upstream's syncRolloutStatus.
-    pub(super) async fn sync_rollout_status(&self, d: &mut Deployment, sets: &ReplicaSets) -> Result<Action, SyncError> {
+    pub(super) async fn sync_rollout_status(
+        &self,
+        d: &mut Deployment,
+        sets: &ReplicaSets,
+    ) -> Result<Action, SyncError> {
         let status = rollout_status(d, sets);
         if d.status.as_ref() != Some(&status) {
             self.write_status(d, status.clone()).await?;
@@ -153,18 +157,28 @@ mod tests {
 
     #[test]
     fn progressing_reasons() {
-        let sets = |r, a| ReplicaSets { new: Some(rs(r, a)), old: vec![] };
+        let sets = |r, a| ReplicaSets {
+            new: Some(rs(r, a)),
+            old: vec![],
+        };
         // Pods became available: progressing.
-        let d = deployment(json!({"replicas": 2, "updatedReplicas": 2, "observedGeneration": 1,
-            "conditions": [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetCreated", "lastUpdateTime": "2024-01-01T00:00:00Z"}]}));
+        let d = deployment(
+            json!({"replicas": 2, "updatedReplicas": 2, "observedGeneration": 1,
+            "conditions": [{"type": "Progressing", "status": "True", "reason": "NewReplicaSetCreated", "lastUpdateTime": "2024-01-01T00:00:00Z"}]}),
+        );
         let s = rollout_status(&d, &sets(2, 1));
-        assert_eq!(reason(&s), ("True".into(), util::REPLICA_SET_UPDATED.into()));
+        assert_eq!(
+            reason(&s),
+            ("True".into(), util::REPLICA_SET_UPDATED.into())
+        );
         // All available: done.
         let s = rollout_status(&d, &sets(2, 2));
         assert_eq!(reason(&s), ("True".into(), util::NEW_RS_AVAILABLE.into()));
         // No progress since long before the deadline: timed out.
-        let d = deployment(json!({"replicas": 2, "updatedReplicas": 2, "availableReplicas": 1, "readyReplicas": 1, "observedGeneration": 1,
-            "conditions": [{"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated", "lastUpdateTime": "2024-01-01T00:00:00Z"}]}));
+        let d = deployment(
+            json!({"replicas": 2, "updatedReplicas": 2, "availableReplicas": 1, "readyReplicas": 1, "observedGeneration": 1,
+            "conditions": [{"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated", "lastUpdateTime": "2024-01-01T00:00:00Z"}]}),
+        );
         let s = rollout_status(&d, &sets(2, 1));
         assert_eq!(reason(&s), ("False".into(), util::TIMED_OUT.into()));
         assert_eq!(requeue_stuck(&d, &s), Action::Done);

@@ -60,8 +60,14 @@ impl DeploymentController {
             .min(i32::try_from(observed).unwrap_or(i32::MAX))
     }
 
-    pub(super) async fn rollout_rolling(&self, d: &mut Deployment, rs_list: Vec<ReplicaSet>) -> Result<Action, SyncError> {
-        let mut sets = self.all_replica_sets_and_sync_revision(d, &rs_list, true).await?;
+    pub(super) async fn rollout_rolling(
+        &self,
+        d: &mut Deployment,
+        rs_list: Vec<ReplicaSet>,
+    ) -> Result<Action, SyncError> {
+        let mut sets = self
+            .all_replica_sets_and_sync_revision(d, &rs_list, true)
+            .await?;
 
         if self.reconcile_new_replica_set(d, &mut sets).await? {
             return self.sync_rollout_status(d, &sets).await;
@@ -77,7 +83,11 @@ impl DeploymentController {
 
     /// Scales the new ReplicaSet up as far as maxSurge allows (or down to the Deployment's
     /// replicas when it has more); true when it changed.
-    async fn reconcile_new_replica_set(&self, d: &Deployment, sets: &mut ReplicaSets) -> Result<bool, SyncError> {
+    async fn reconcile_new_replica_set(
+        &self,
+        d: &Deployment,
+        sets: &mut ReplicaSets,
+    ) -> Result<bool, SyncError> {
         let Some(new) = sets.new.clone() else {
             return Ok(false);
         };
@@ -98,7 +108,11 @@ impl DeploymentController {
     }
 
     /// Scales old ReplicaSets down within maxUnavailable; true when any changed.
-    async fn reconcile_old_replica_sets(&self, d: &Deployment, sets: &mut ReplicaSets) -> Result<bool, SyncError> {
+    async fn reconcile_old_replica_sets(
+        &self,
+        d: &Deployment,
+        sets: &mut ReplicaSets,
+    ) -> Result<bool, SyncError> {
         let old_pods: i32 = sets.old.iter().map(rs_replicas).sum();
         if old_pods == 0 {
             return Ok(false);
@@ -116,14 +130,21 @@ impl DeploymentController {
         if max_scaled_down <= 0 {
             return Ok(false);
         }
-        let cleaned = self.cleanup_unhealthy_replicas(d, sets, max_scaled_down).await?;
+        let cleaned = self
+            .cleanup_unhealthy_replicas(d, sets, max_scaled_down)
+            .await?;
         let scaled = self.scale_down_old_for_rolling_update(d, sets).await?;
         Ok(cleaned + scaled > 0)
     }
 
     /// Removes old replicas that are not available, oldest ReplicaSet first, up to
     /// `max_cleanup`: they cost no availability.
-    async fn cleanup_unhealthy_replicas(&self, d: &Deployment, sets: &mut ReplicaSets, max_cleanup: i32) -> Result<i32, SyncError> {
+    async fn cleanup_unhealthy_replicas(
+        &self,
+        d: &Deployment,
+        sets: &mut ReplicaSets,
+        max_cleanup: i32,
+    ) -> Result<i32, SyncError> {
         let mut old: Vec<ReplicaSet> = sets.old.clone();
         old.sort_by(util::by_creation);
         let mut total = 0;
@@ -146,9 +167,17 @@ impl DeploymentController {
 
     /// Scales old ReplicaSets down, oldest first, by what availability above the minimum
     /// allows.
-    async fn scale_down_old_for_rolling_update(&self, d: &Deployment, sets: &mut ReplicaSets) -> Result<i32, SyncError> {
+    async fn scale_down_old_for_rolling_update(
+        &self,
+        d: &Deployment,
+        sets: &mut ReplicaSets,
+    ) -> Result<i32, SyncError> {
         let min_available = util::replicas(d) - util::max_unavailable(d);
-        let available: i32 = sets.all().into_iter().map(|rs| self.available_counted(d, rs)).sum();
+        let available: i32 = sets
+            .all()
+            .into_iter()
+            .map(|rs| self.available_counted(d, rs))
+            .sum();
         if available <= min_available {
             return Ok(0);
         }

@@ -51,7 +51,11 @@ fn nonzero(v: i32) -> Option<i32> {
 }
 
 /// Upstream's calculateStatus.
-pub(super) fn calculate_status(d: &Deployment, all: &[&ReplicaSet], new: Option<&ReplicaSet>) -> DeploymentStatus {
+pub(super) fn calculate_status(
+    d: &Deployment,
+    all: &[&ReplicaSet],
+    new: Option<&ReplicaSet>,
+) -> DeploymentStatus {
     let available = util::sum_available(all);
     let total = util::sum_spec(all);
     let unavailable = (total - available).max(0);
@@ -146,7 +150,12 @@ impl DeploymentController {
         if let Some(mut rs) = existing {
             let annotations_updated = util::set_new_rs_annotations(d, &mut rs, new_revision, true);
             let min_ready = util::min_ready_seconds(d);
-            let min_ready_changes = rs.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0) != min_ready;
+            let min_ready_changes = rs
+                .spec
+                .as_ref()
+                .and_then(|s| s.min_ready_seconds)
+                .unwrap_or(0)
+                != min_ready;
             if annotations_updated || min_ready_changes {
                 let patch = json!({
                     "metadata": {"annotations": rs.metadata.annotations},
@@ -163,7 +172,9 @@ impl DeploymentController {
                 .to_string();
             let mut needs_update = set_deployment_revision(d, &revision);
             let mut status = d.status.clone().unwrap_or_default();
-            if util::progress_deadline(d).is_some() && util::get_condition(&status, util::PROGRESSING).is_none() {
+            if util::progress_deadline(d).is_some()
+                && util::get_condition(&status, util::PROGRESSING).is_none()
+            {
                 util::set_condition(
                     &mut status,
                     util::new_condition(
@@ -244,7 +255,8 @@ impl DeploymentController {
                 match found {
                     Some(rs)
                         if rs.metadata.owner_references.iter().flatten().any(|r| {
-                            r.controller == Some(true) && Some(r.uid.as_str()) == d.metadata.uid.as_deref()
+                            r.controller == Some(true)
+                                && Some(r.uid.as_str()) == d.metadata.uid.as_deref()
                         }) && util::equal_ignore_hash(
                             rs.spec.as_ref().and_then(|s| s.template.as_ref()),
                             Some(&spec.template),
@@ -255,7 +267,8 @@ impl DeploymentController {
                     }
                     _ => {
                         let mut status = d.status.clone().unwrap_or_default();
-                        status.collision_count = Some(collision_count.unwrap_or(0).saturating_add(1));
+                        status.collision_count =
+                            Some(collision_count.unwrap_or(0).saturating_add(1));
                         self.write_status(d, status).await?;
                         return Err(SyncError::HashCollision(name));
                     }
@@ -304,15 +317,27 @@ impl DeploymentController {
     }
 
     /// Upstream's syncStatusOnly (a Deployment being deleted).
-    pub(super) async fn sync_status_only(&self, d: &mut Deployment, rs_list: Vec<ReplicaSet>) -> Result<Action, SyncError> {
-        let sets = self.all_replica_sets_and_sync_revision(d, &rs_list, false).await?;
+    pub(super) async fn sync_status_only(
+        &self,
+        d: &mut Deployment,
+        rs_list: Vec<ReplicaSet>,
+    ) -> Result<Action, SyncError> {
+        let sets = self
+            .all_replica_sets_and_sync_revision(d, &rs_list, false)
+            .await?;
         self.sync_deployment_status(d, &sets).await?;
         Ok(Action::Done)
     }
 
     /// Upstream's sync: scaling events and paused Deployments.
-    pub(super) async fn sync(&self, d: &mut Deployment, rs_list: Vec<ReplicaSet>) -> Result<Action, SyncError> {
-        let mut sets = self.all_replica_sets_and_sync_revision(d, &rs_list, false).await?;
+    pub(super) async fn sync(
+        &self,
+        d: &mut Deployment,
+        rs_list: Vec<ReplicaSet>,
+    ) -> Result<Action, SyncError> {
+        let mut sets = self
+            .all_replica_sets_and_sync_revision(d, &rs_list, false)
+            .await?;
         self.scale(d, &mut sets).await?;
         if util::paused(d) {
             self.cleanup_deployment(d, &sets.old).await?;
@@ -321,7 +346,11 @@ impl DeploymentController {
         Ok(Action::Done)
     }
 
-    pub(super) async fn sync_deployment_status(&self, d: &mut Deployment, sets: &ReplicaSets) -> Result<(), SyncError> {
+    pub(super) async fn sync_deployment_status(
+        &self,
+        d: &mut Deployment,
+        sets: &ReplicaSets,
+    ) -> Result<(), SyncError> {
         let status = calculate_status(d, &sets.all(), sets.new.as_ref());
         if d.status.as_ref() == Some(&status) {
             return Ok(());
@@ -331,7 +360,10 @@ impl DeploymentController {
 
     /// Upstream's checkPausedConditions: Progressing=Unknown DeploymentPaused while paused,
     /// DeploymentResumed after, so time spent paused never counts toward the deadline.
-    pub(super) async fn check_paused_conditions(&self, d: &mut Deployment) -> Result<(), SyncError> {
+    pub(super) async fn check_paused_conditions(
+        &self,
+        d: &mut Deployment,
+    ) -> Result<(), SyncError> {
         if util::progress_deadline(d).is_none() {
             return Ok(());
         }
@@ -345,12 +377,22 @@ impl DeploymentController {
         if paused && !paused_exists {
             util::set_condition(
                 &mut status,
-                util::new_condition(util::PROGRESSING, "Unknown", util::PAUSED, "Deployment is paused".to_string()),
+                util::new_condition(
+                    util::PROGRESSING,
+                    "Unknown",
+                    util::PAUSED,
+                    "Deployment is paused".to_string(),
+                ),
             );
         } else if !paused && paused_exists {
             util::set_condition(
                 &mut status,
-                util::new_condition(util::PROGRESSING, "Unknown", util::RESUMED, "Deployment is resumed".to_string()),
+                util::new_condition(
+                    util::PROGRESSING,
+                    "Unknown",
+                    util::RESUMED,
+                    "Deployment is resumed".to_string(),
+                ),
             );
         } else {
             return Ok(());
@@ -370,7 +412,11 @@ impl DeploymentController {
     }
 
     /// Upstream's scale.
-    pub(super) async fn scale(&self, d: &Deployment, sets: &mut ReplicaSets) -> Result<(), SyncError> {
+    pub(super) async fn scale(
+        &self,
+        d: &Deployment,
+        sets: &mut ReplicaSets,
+    ) -> Result<(), SyncError> {
         let want = util::replicas(d);
         if let Some(rs) = find_active_or_latest(sets) {
             if rs_replicas(&rs) != want {
@@ -382,7 +428,12 @@ impl DeploymentController {
         if let Some(new) = &sets.new
             && util::is_saturated(d, new)
         {
-            let active: Vec<ReplicaSet> = sets.old.iter().filter(|rs| util::is_active(rs)).cloned().collect();
+            let active: Vec<ReplicaSet> = sets
+                .old
+                .iter()
+                .filter(|rs| util::is_active(rs))
+                .cloned()
+                .collect();
             for rs in active {
                 let (_, written) = self.scale_and_record(&rs, 0, d).await?;
                 sets.replace(written);
@@ -394,9 +445,18 @@ impl DeploymentController {
         }
         // Spread the change over the active ReplicaSets in proportion to their size (their
         // share of the max-replicas they were last scaled for).
-        let mut active: Vec<ReplicaSet> = sets.all().into_iter().filter(|rs| util::is_active(rs)).cloned().collect();
+        let mut active: Vec<ReplicaSet> = sets
+            .all()
+            .into_iter()
+            .filter(|rs| util::is_active(rs))
+            .cloned()
+            .collect();
         let current: i32 = active.iter().map(rs_replicas).sum();
-        let allowed = if want > 0 { want + util::max_surge(d) } else { 0 };
+        let allowed = if want > 0 {
+            want + util::max_surge(d)
+        } else {
+            0
+        };
         let to_add = allowed - current;
         if to_add > 0 {
             active.sort_by(util::by_size_newer);
@@ -427,20 +487,37 @@ impl DeploymentController {
 
     /// Upstream's cleanupDeployment: deletes the oldest ReplicaSets beyond
     /// revisionHistoryLimit that are scaled to zero and settled.
-    pub(super) async fn cleanup_deployment(&self, d: &Deployment, old: &[ReplicaSet]) -> Result<(), SyncError> {
+    pub(super) async fn cleanup_deployment(
+        &self,
+        d: &Deployment,
+        old: &[ReplicaSet],
+    ) -> Result<(), SyncError> {
         let Some(limit) = util::revision_history_limit(d) else {
             return Ok(());
         };
-        let mut cleanable: Vec<&ReplicaSet> = old.iter().filter(|rs| rs.metadata.deletion_timestamp.is_none()).collect();
+        let mut cleanable: Vec<&ReplicaSet> = old
+            .iter()
+            .filter(|rs| rs.metadata.deletion_timestamp.is_none())
+            .collect();
         let diff = i64::try_from(cleanable.len()).unwrap_or(i64::MAX) - i64::from(limit);
         if diff <= 0 {
             return Ok(());
         }
         cleanable.sort_by(|a, b| util::by_revision(a, b));
-        for rs in cleanable.into_iter().take(usize::try_from(diff).unwrap_or(0)) {
+        for rs in cleanable
+            .into_iter()
+            .take(usize::try_from(diff).unwrap_or(0))
+        {
             let (status_replicas, _, _) = util::status_of(rs);
-            let observed = rs.status.as_ref().and_then(|s| s.observed_generation).unwrap_or(0);
-            if status_replicas != 0 || rs_replicas(rs) != 0 || rs.metadata.generation.unwrap_or(0) > observed {
+            let observed = rs
+                .status
+                .as_ref()
+                .and_then(|s| s.observed_generation)
+                .unwrap_or(0);
+            if status_replicas != 0
+                || rs_replicas(rs) != 0
+                || rs.metadata.generation.unwrap_or(0) > observed
+            {
                 continue;
             }
             let (ns, name) = split_key_owned(rs);
@@ -458,10 +535,21 @@ impl DeploymentController {
     }
 
     /// Upstream's rolloutRecreate: all old pods gone, then the new ReplicaSet at full size.
-    pub(super) async fn rollout_recreate(&self, d: &mut Deployment, rs_list: Vec<ReplicaSet>) -> Result<Action, SyncError> {
-        let mut sets = self.all_replica_sets_and_sync_revision(d, &rs_list, false).await?;
+    pub(super) async fn rollout_recreate(
+        &self,
+        d: &mut Deployment,
+        rs_list: Vec<ReplicaSet>,
+    ) -> Result<Action, SyncError> {
+        let mut sets = self
+            .all_replica_sets_and_sync_revision(d, &rs_list, false)
+            .await?;
         let mut scaled_down = false;
-        let active_old: Vec<ReplicaSet> = sets.old.iter().filter(|rs| util::is_active(rs)).cloned().collect();
+        let active_old: Vec<ReplicaSet> = sets
+            .old
+            .iter()
+            .filter(|rs| util::is_active(rs))
+            .cloned()
+            .collect();
         for rs in active_old {
             let (scaled, written) = self.scale_and_record(&rs, 0, d).await?;
             scaled_down |= scaled;
@@ -473,7 +561,9 @@ impl DeploymentController {
         if sets.new.is_none() {
             // Without a new ReplicaSet every ReplicaSet is old, in its freshest copy.
             let current = sets.old.clone();
-            sets = self.all_replica_sets_and_sync_revision(d, &current, true).await?;
+            sets = self
+                .all_replica_sets_and_sync_revision(d, &current, true)
+                .await?;
         }
         if let Some(new) = sets.new.clone() {
             let (_, written) = self.scale_and_record(&new, util::replicas(d), d).await?;
@@ -492,14 +582,17 @@ impl DeploymentController {
         if util::sum_status_replicas(&old) > 0 {
             return true;
         }
-        sets.old.iter().filter_map(|rs| rs.metadata.uid.as_deref()).any(|uid| {
-            self.pods.list_controlled_by(uid).iter().any(|p| {
-                !matches!(
-                    p.status.as_ref().and_then(|s| s.phase.as_deref()),
-                    Some("Failed") | Some("Succeeded")
-                )
+        sets.old
+            .iter()
+            .filter_map(|rs| rs.metadata.uid.as_deref())
+            .any(|uid| {
+                self.pods.list_controlled_by(uid).iter().any(|p| {
+                    !matches!(
+                        p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                        Some("Failed") | Some("Succeeded")
+                    )
+                })
             })
-        })
     }
 }
 
@@ -520,7 +613,10 @@ fn find_active_or_latest(sets: &ReplicaSets) -> Option<ReplicaSet> {
         .filter(|rs| util::is_active(rs))
         .collect();
     match active.len() {
-        0 => sets.new.clone().or_else(|| old.first().map(|rs| (*rs).clone())),
+        0 => sets
+            .new
+            .clone()
+            .or_else(|| old.first().map(|rs| (*rs).clone())),
         1 => Some(active[0].clone()),
         _ => None,
     }
@@ -562,19 +658,35 @@ mod tests {
         assert_eq!(s.observed_generation, Some(2));
         // 3 available >= 4 - 1 unavailable allowed.
         let c = util::get_condition(&s, util::AVAILABLE).unwrap();
-        assert_eq!((c.status.as_str(), c.reason.as_deref()), ("True", Some(util::MIN_AVAILABLE)));
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_deref()),
+            ("True", Some(util::MIN_AVAILABLE))
+        );
         let s = calculate_status(&d, &[&rs("x", 4, 2, "2024-01-01T00:00:00Z")], None);
         let c = util::get_condition(&s, util::AVAILABLE).unwrap();
-        assert_eq!((c.status.as_str(), c.reason.as_deref()), ("False", Some(util::MIN_UNAVAILABLE)));
+        assert_eq!(
+            (c.status.as_str(), c.reason.as_deref()),
+            ("False", Some(util::MIN_UNAVAILABLE))
+        );
     }
 
     #[test]
     fn active_or_latest() {
         let sets = ReplicaSets {
             new: Some(rs("new", 0, 0, "2024-01-03T00:00:00Z")),
-            old: vec![rs("a", 0, 0, "2024-01-01T00:00:00Z"), rs("b", 3, 3, "2024-01-02T00:00:00Z")],
+            old: vec![
+                rs("a", 0, 0, "2024-01-01T00:00:00Z"),
+                rs("b", 3, 3, "2024-01-02T00:00:00Z"),
+            ],
         };
-        assert_eq!(find_active_or_latest(&sets).unwrap().metadata.name.as_deref(), Some("b"));
+        assert_eq!(
+            find_active_or_latest(&sets)
+                .unwrap()
+                .metadata
+                .name
+                .as_deref(),
+            Some("b")
+        );
         let two = ReplicaSets {
             new: Some(rs("new", 1, 0, "2024-01-03T00:00:00Z")),
             old: vec![rs("b", 3, 3, "2024-01-02T00:00:00Z")],
@@ -582,8 +694,18 @@ mod tests {
         assert!(find_active_or_latest(&two).is_none());
         let none_active = ReplicaSets {
             new: None,
-            old: vec![rs("a", 0, 0, "2024-01-01T00:00:00Z"), rs("b", 0, 0, "2024-01-02T00:00:00Z")],
+            old: vec![
+                rs("a", 0, 0, "2024-01-01T00:00:00Z"),
+                rs("b", 0, 0, "2024-01-02T00:00:00Z"),
+            ],
         };
-        assert_eq!(find_active_or_latest(&none_active).unwrap().metadata.name.as_deref(), Some("b"));
+        assert_eq!(
+            find_active_or_latest(&none_active)
+                .unwrap()
+                .metadata
+                .name
+                .as_deref(),
+            Some("b")
+        );
     }
 }

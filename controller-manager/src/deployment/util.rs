@@ -46,18 +46,28 @@ pub const REPLICA_FAILURE: &str = "ReplicaFailure";
 pub struct InvalidIntOrPercent(String);
 
 /// apimachinery's GetScaledValueFromIntOrPercent.
-pub fn scaled_value(v: &IntOrString, total: i32, round_up: bool) -> Result<i32, InvalidIntOrPercent> {
+pub fn scaled_value(
+    v: &IntOrString,
+    total: i32,
+    round_up: bool,
+) -> Result<i32, InvalidIntOrPercent> {
     match v {
         IntOrString::Int(i) => Ok(*i),
         IntOrString::String(s) => {
             let Some(p) = s.strip_suffix('%') else {
-                return Err(InvalidIntOrPercent(format!("invalid type: string is not a percentage: {s:?}")));
+                return Err(InvalidIntOrPercent(format!(
+                    "invalid type: string is not a percentage: {s:?}"
+                )));
             };
             let p: i64 = p
                 .parse()
                 .map_err(|_| InvalidIntOrPercent(format!("invalid percentage {s:?}")))?;
             let scaled = p as f64 * f64::from(total) / 100.0;
-            let r = if round_up { scaled.ceil() } else { scaled.floor() };
+            let r = if round_up {
+                scaled.ceil()
+            } else {
+                scaled.floor()
+            };
             Ok(r as i32)
         }
     }
@@ -121,7 +131,10 @@ pub fn max_unavailable(d: &Deployment) -> i32 {
     u.min(replicas(d))
 }
 
-pub fn annotation<'a>(meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, key: &str) -> Option<&'a str> {
+pub fn annotation<'a>(
+    meta: &'a k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    key: &str,
+) -> Option<&'a str> {
     meta.annotations.as_ref()?.get(key).map(String::as_str)
 }
 
@@ -289,7 +302,12 @@ pub fn copy_annotations_to_rs(d: &Deployment, rs: &mut ReplicaSet) -> bool {
 /// Upstream's SetNewReplicaSetAnnotations: copies the Deployment's annotations, raises the
 /// revision to `new_revision` (recording the old one in revision-history, as a rollback
 /// renumbers an old ReplicaSet), and on creation sets desired/max replicas.
-pub fn set_new_rs_annotations(d: &Deployment, rs: &mut ReplicaSet, new_revision: i64, exists: bool) -> bool {
+pub fn set_new_rs_annotations(
+    d: &Deployment,
+    rs: &mut ReplicaSet,
+    new_revision: i64,
+    exists: bool,
+) -> bool {
     let mut changed = copy_annotations_to_rs(d, rs);
     let annotations = rs.metadata.annotations.get_or_insert_with(BTreeMap::new);
     let old = annotations.get(REVISION).cloned();
@@ -307,7 +325,10 @@ pub fn set_new_rs_annotations(d: &Deployment, rs: &mut ReplicaSet, new_revision:
         annotations.insert(REVISION.to_string(), new_revision.to_string());
         changed = true;
         if let Some(old) = old.filter(|o| !o.is_empty()) {
-            let history = annotations.get(REVISION_HISTORY).cloned().unwrap_or_default();
+            let history = annotations
+                .get(REVISION_HISTORY)
+                .cloned()
+                .unwrap_or_default();
             if history.is_empty() {
                 annotations.insert(REVISION_HISTORY.to_string(), old);
             } else {
@@ -337,7 +358,12 @@ pub fn now_time() -> Time {
     Time(Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH))
 }
 
-pub fn new_condition(type_: &str, status: &str, reason: &str, message: String) -> DeploymentCondition {
+pub fn new_condition(
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: String,
+) -> DeploymentCondition {
     let now = now_time();
     DeploymentCondition {
         type_: type_.to_string(),
@@ -349,8 +375,15 @@ pub fn new_condition(type_: &str, status: &str, reason: &str, message: String) -
     }
 }
 
-pub fn get_condition<'a>(status: &'a DeploymentStatus, type_: &str) -> Option<&'a DeploymentCondition> {
-    status.conditions.as_ref()?.iter().find(|c| c.type_ == type_)
+pub fn get_condition<'a>(
+    status: &'a DeploymentStatus,
+    type_: &str,
+) -> Option<&'a DeploymentCondition> {
+    status
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == type_)
 }
 
 /// Upstream's SetDeploymentCondition: no change when status and reason are the same; the
@@ -407,7 +440,10 @@ pub fn paused(d: &Deployment) -> bool {
 }
 
 pub fn min_ready_seconds(d: &Deployment) -> i32 {
-    d.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0)
+    d.spec
+        .as_ref()
+        .and_then(|s| s.min_ready_seconds)
+        .unwrap_or(0)
 }
 
 fn zero_none(v: Option<i32>) -> i32 {
@@ -493,7 +529,11 @@ pub fn is_saturated(d: &Deployment, rs: &ReplicaSet) -> bool {
 
 /// Upstream's NewRSNewReplicas: how far the new ReplicaSet may grow now, given `current`
 /// pods counted against replicas + maxSurge.
-pub fn new_rs_new_replicas(d: &Deployment, current: i32, new_rs: &ReplicaSet) -> Result<i32, InvalidIntOrPercent> {
+pub fn new_rs_new_replicas(
+    d: &Deployment,
+    current: i32,
+    new_rs: &ReplicaSet,
+) -> Result<i32, InvalidIntOrPercent> {
     if !is_rolling_update(d) {
         return Ok(replicas(d));
     }
@@ -533,7 +573,11 @@ mod tests {
         ];
         for (r, s, u, want_s, want_u) in cases {
             let d = deployment(r, s.clone(), u.clone());
-            assert_eq!((max_surge(&d), max_unavailable(&d)), (want_s, want_u), "{r} {s} {u}");
+            assert_eq!(
+                (max_surge(&d), max_unavailable(&d)),
+                (want_s, want_u),
+                "{r} {s} {u}"
+            );
         }
         assert!(scaled_value(&IntOrString::String("25".into()), 10, true).is_err());
     }
@@ -556,7 +600,16 @@ mod tests {
         let d = deployment(20, json!(3), json!(2));
         let d = {
             let mut d = d;
-            d.spec.as_mut().unwrap().strategy.as_mut().unwrap().rolling_update.as_mut().unwrap().max_surge = Some(IntOrString::Int(5));
+            d.spec
+                .as_mut()
+                .unwrap()
+                .strategy
+                .as_mut()
+                .unwrap()
+                .rolling_update
+                .as_mut()
+                .unwrap()
+                .max_surge = Some(IntOrString::Int(5));
             d
         };
         let old = rs("old", 8, Some(13), "2024-01-01T00:00:00Z");
@@ -572,11 +625,20 @@ mod tests {
         let d = deployment(10, json!("25%"), json!("25%"));
         let old = rs("old", 10, None, "2024-01-01T00:00:00Z");
         let new = rs("new", 0, None, "2024-01-02T00:00:00Z");
-        assert_eq!(new_rs_new_replicas(&d, sum_spec(&[&old, &new]), &new).unwrap(), 3);
+        assert_eq!(
+            new_rs_new_replicas(&d, sum_spec(&[&old, &new]), &new).unwrap(),
+            3
+        );
         let new3 = rs("new", 3, None, "2024-01-02T00:00:00Z");
-        assert_eq!(new_rs_new_replicas(&d, sum_spec(&[&old, &new3]), &new3).unwrap(), 3);
+        assert_eq!(
+            new_rs_new_replicas(&d, sum_spec(&[&old, &new3]), &new3).unwrap(),
+            3
+        );
         let old8 = rs("old", 8, None, "2024-01-01T00:00:00Z");
-        assert_eq!(new_rs_new_replicas(&d, sum_spec(&[&old8, &new3]), &new3).unwrap(), 5);
+        assert_eq!(
+            new_rs_new_replicas(&d, sum_spec(&[&old8, &new3]), &new3).unwrap(),
+            5
+        );
     }
 
     #[test]
@@ -597,7 +659,10 @@ mod tests {
         assert_eq!(a["kubernetes.io/change-cause"], "undo");
         assert!(!a.contains_key(LAST_APPLIED));
         assert!(set_new_rs_annotations(&d, &mut old, 5, true));
-        assert_eq!(old.metadata.annotations.as_ref().unwrap()[REVISION_HISTORY], "1,3");
+        assert_eq!(
+            old.metadata.annotations.as_ref().unwrap()[REVISION_HISTORY],
+            "1,3"
+        );
         // A revision that is already high enough stays.
         assert!(!set_new_rs_annotations(&d, &mut old, 4, true));
     }

@@ -107,11 +107,11 @@ mod tests {
     fn meta(controller: Option<&str>, deleting: bool) -> ObjectMeta {
         ObjectMeta {
             owner_references: controller.map(|uid| vec![controller_ref("v1", "X", "x", uid)]),
-            deletion_timestamp: deleting.then(|| {
+            deletion_timestamp: deleting.then_some(
                 k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
                     k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
-                )
-            }),
+                ),
+            ),
             ..Default::default()
         }
     }

@@ -44,6 +44,12 @@ impl ScorePlugin for BalancedAllocation {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 mod tests {
     use super::*;
     use crate::plugins::testing::{node, pod_requesting};

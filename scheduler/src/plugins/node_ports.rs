@@ -28,6 +28,12 @@ impl FilterPlugin for NodePorts {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 mod tests {
     use super::*;
     use crate::plugins::testing::{node, pod};

@@ -81,6 +81,12 @@ impl ScorePlugin for NodeResourcesFit {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 mod tests {
     use super::*;
     use crate::plugins::testing::{node, pod, pod_requesting};

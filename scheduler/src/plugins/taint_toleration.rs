@@ -74,6 +74,12 @@ impl ScorePlugin for TaintToleration {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 mod tests {
     use super::*;
     use crate::plugins::testing::{node_with_taints, pod};
