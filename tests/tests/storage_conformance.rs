@@ -936,6 +936,35 @@ async fn etcd_lost_server_is_unavailable() {
     .await;
 }
 
+/// An HA API server lists every etcd member; while one is down (killed, restarting) the client
+/// may still pick it. Requests that never reached a member are sent again, so none fails while
+/// a live member remains.
+#[tokio::test]
+async fn etcd_dead_endpoint_among_live_ones_is_not_an_error() {
+    bounded(async {
+        let etcd = Etcd::start().await.unwrap();
+        // A port nothing listens on: bind, learn the port, close.
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}", l.local_addr().unwrap())
+        };
+        let s = EtcdStorage::connect(&[dead, etcd.endpoint.clone()])
+            .await
+            .unwrap();
+        for i in 0..40 {
+            let key = format!("/dead-endpoint/{i}");
+            s.create(&key, bytes("v")).await.unwrap();
+            assert!(s.get(&key).await.unwrap().is_some());
+        }
+        let listed = s
+            .list("/dead-endpoint/", ListOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(listed.items.len(), 40);
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Throughput (ignored by default: numbers, not pass/fail on a shared machine). Run with
 // `cargo test --release -p e2e --test storage_conformance -- --ignored --nocapture throughput`.

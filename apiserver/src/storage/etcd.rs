@@ -36,6 +36,11 @@ const GRPC_UNKNOWN: i32 = 2;
 const GRPC_DEADLINE_EXCEEDED: i32 = 4;
 const GRPC_UNAVAILABLE: i32 = 14;
 
+/// Attempts of a request that failed before reaching any etcd member (see [`never_sent`]);
+/// the back-off doubles from [`RETRY_BACKOFF`] between them, about 1.5 s in all.
+const RETRY_ATTEMPTS: u32 = 5;
+const RETRY_BACKOFF: Duration = Duration::from_millis(100);
+
 /// The etcd server's error strings (etcd's mvcc and rpctypes packages).
 const ERR_COMPACTED: &str = "required revision has been compacted";
 const ERR_FUTURE_REV: &str = "required revision is a future revision";
@@ -126,11 +131,63 @@ impl EtcdStorage {
     }
 }
 
+impl EtcdStorage {
+    /// One transaction, sent again only if it provably never reached etcd.
+    async fn txn(&self, txn: Txn) -> Result<TxnResponse> {
+        retry_unsent(|| {
+            let mut kv = self.kv.clone();
+            let txn = txn.clone();
+            async move { kv.txn(txn).await }
+        })
+        .await
+        .map_err(map_err)
+    }
+}
+
 fn unreachable(endpoints: &[String]) -> StorageError {
     StorageError::Unavailable(format!(
         "etcd at {} did not answer within {CONNECT_TIMEOUT:?}",
         endpoints.join(",")
     ))
+}
+
+/// True when a request failed without being executed by etcd, so sending it again cannot apply
+/// it twice: the connection to the chosen member could not be opened (the client balances
+/// across all endpoints and may pick a dead member until it notices), or the member refused it
+/// because it has no leader (`require_leader` rejects before proposing anything).
+fn never_sent(err: &etcd_client::Error) -> bool {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text.contains("tcp connect error")
+        || text.contains("Connection refused")
+        || text.contains("etcdserver: no leader")
+}
+
+/// Runs `op` again while it fails in a way [`never_sent`] proves harmless, so one dead member
+/// of an etcd cluster does not turn into failed API requests while live members remain.
+async fn retry_unsent<T, F, Fut>(mut op: F) -> std::result::Result<T, etcd_client::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, etcd_client::Error>>,
+{
+    let mut backoff = RETRY_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Err(e) if attempt < RETRY_ATTEMPTS && never_sent(&e) => {
+                tracing::debug!(error = %e, attempt, "etcd request not sent; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Maps a client error to the storage error kinds callers act on.
@@ -240,7 +297,12 @@ fn conflict_or_not_found(key: &str, current: Option<KeyValue>) -> StorageError {
 #[async_trait::async_trait]
 impl Storage for EtcdStorage {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>> {
-        let mut resp = self.kv.clone().get(key, None).await.map_err(map_err)?;
+        let mut resp = retry_unsent(|| {
+            let mut kv = self.kv.clone();
+            async move { kv.get(key, None).await }
+        })
+        .await
+        .map_err(map_err)?;
         resp.take_kvs()
             .into_iter()
             .next()
@@ -264,7 +326,13 @@ impl Storage for EtcdStorage {
         if let Some(rev) = opts.revision {
             get = get.with_revision(rev);
         }
-        let resp: GetResponse = match self.kv.clone().get(start, Some(get)).await {
+        let resp: GetResponse = match retry_unsent(|| {
+            let mut kv = self.kv.clone();
+            let (start, get) = (start.clone(), get.clone());
+            async move { kv.get(start, Some(get)).await }
+        })
+        .await
+        {
             Ok(resp) => resp,
             Err(e) => {
                 let err = map_err(e);
@@ -297,12 +365,13 @@ impl Storage for EtcdStorage {
         let opts = GetOptions::new()
             .with_range(prefix_end(prefix))
             .with_count_only();
-        let resp = self
-            .kv
-            .clone()
-            .get(prefix_start(prefix), Some(opts))
-            .await
-            .map_err(map_err)?;
+        let resp = retry_unsent(|| {
+            let mut kv = self.kv.clone();
+            let opts = opts.clone();
+            async move { kv.get(prefix_start(prefix), Some(opts)).await }
+        })
+        .await
+        .map_err(map_err)?;
         Ok(resp.count())
     }
 
@@ -311,7 +380,7 @@ impl Storage for EtcdStorage {
         let txn = Txn::new()
             .when([Compare::create_revision(key, CompareOp::Equal, 0)])
             .and_then([TxnOp::put(key, Vec::from(value), None)]);
-        let resp = self.kv.clone().txn(txn).await.map_err(map_err)?;
+        let resp = self.txn(txn).await?;
         if !resp.succeeded() {
             return Err(StorageError::AlreadyExists {
                 key: key.to_owned(),
@@ -331,7 +400,7 @@ impl Storage for EtcdStorage {
             .when([Compare::mod_revision(key, CompareOp::Equal, expected)])
             .and_then([TxnOp::put(key, Vec::from(value), None)])
             .or_else([TxnOp::get(key, None)]);
-        let resp = self.kv.clone().txn(txn).await.map_err(map_err)?;
+        let resp = self.txn(txn).await?;
         if resp.succeeded() {
             header_revision(resp.header())
         } else {
@@ -343,12 +412,12 @@ impl Storage for EtcdStorage {
         let with_prev = || Some(DeleteOptions::new().with_prev_key());
         let resp = match expected {
             None => {
-                let mut resp = self
-                    .kv
-                    .clone()
-                    .delete(key, with_prev())
-                    .await
-                    .map_err(map_err)?;
+                let mut resp = retry_unsent(|| {
+                    let mut kv = self.kv.clone();
+                    async move { kv.delete(key, with_prev()).await }
+                })
+                .await
+                .map_err(map_err)?;
                 let revision = header_revision(resp.header())?;
                 let prev = resp.take_prev_kvs().into_iter().next().ok_or_else(|| {
                     StorageError::NotFound {
@@ -367,7 +436,7 @@ impl Storage for EtcdStorage {
                     .when([Compare::mod_revision(key, CompareOp::Equal, expected)])
                     .and_then([TxnOp::delete(key, with_prev())])
                     .or_else([TxnOp::get(key, None)]);
-                self.kv.clone().txn(txn).await.map_err(map_err)?
+                self.txn(txn).await?
             }
         };
         if !resp.succeeded() {
@@ -391,12 +460,13 @@ impl Storage for EtcdStorage {
         let opts = WatchOptions::new()
             .with_range(prefix_end(prefix))
             .with_start_revision(start);
-        let stream = self
-            .watch
-            .clone()
-            .watch(prefix_start(prefix), Some(opts))
-            .await
-            .map_err(map_err)?;
+        let stream = retry_unsent(|| {
+            let mut watch = self.watch.clone();
+            let opts = opts.clone();
+            async move { watch.watch(prefix_start(prefix), Some(opts)).await }
+        })
+        .await
+        .map_err(map_err)?;
         let state = WatchState {
             stream,
             requested: from,
@@ -423,12 +493,13 @@ impl Storage for EtcdStorage {
         // Any linearizable read carries the store revision in its header; a count of one key
         // moves no data.
         let opts = GetOptions::new().with_count_only();
-        let resp = self
-            .kv
-            .clone()
-            .get("\0", Some(opts))
-            .await
-            .map_err(map_err)?;
+        let resp = retry_unsent(|| {
+            let mut kv = self.kv.clone();
+            let opts = opts.clone();
+            async move { kv.get("\0", Some(opts)).await }
+        })
+        .await
+        .map_err(map_err)?;
         header_revision(resp.header())
     }
 }
