@@ -537,6 +537,52 @@ async fn get_flags(k: &Kubectl) {
     let labels = k.ok(&["get", "configmap", "cm-a", "--show-labels"]).await;
     assert_eq!(header(&labels), ["NAME", "DATA", "AGE", "LABELS"]);
     assert!(labels.contains("tier=cm-a-tier"), "{labels}");
+
+    // -o name across all namespaces, narrowed by a field selector.
+    let named = k
+        .ok(&[
+            "get",
+            "configmaps",
+            "-A",
+            // The other kubectl versions run the same steps in their own namespaces.
+            &format!(
+                "--field-selector=metadata.name=cm-b,metadata.namespace={}",
+                k.namespace
+            ),
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(named.trim(), "configmap/cm-b", "{}: {named}", k.label);
+    let wide = k
+        .ok(&[
+            "get",
+            "configmaps",
+            "-A",
+            "-l",
+            "tier=cm-c-tier",
+            "-o",
+            "wide",
+        ])
+        .await;
+    assert_eq!(
+        header(&wide),
+        ["NAMESPACE", "NAME", "DATA", "AGE"],
+        "{}: {wide}",
+        k.label
+    );
+    assert!(wide.contains(&k.namespace), "{wide}");
+
+    // explain reads the served OpenAPI.
+    let explained = k
+        .ok(&["explain", "pod.spec.containers.livenessProbe"])
+        .await;
+    assert!(
+        explained.contains("KIND:") && explained.contains("Pod"),
+        "{}: {explained}",
+        k.label
+    );
+    assert!(explained.contains("<Probe>"), "{}: {explained}", k.label);
 }
 
 async fn all_verbs(server: &ApiServer, version: Option<&str>, namespace: &str) {
