@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod cidr;
 pub mod env;
+pub mod events;
 pub mod logs;
 pub mod node;
 pub mod pods;
@@ -97,6 +98,11 @@ pub struct Options {
     /// How often every pod is re-synced against its runtime state.
     #[arg(long, value_parser = parse_duration, default_value = "10s")]
     pub sync_frequency: Duration,
+    /// On SIGINT/SIGTERM, stop every pod gracefully and remove the node's host resources
+    /// (network namespaces, veths, bridge, cgroups) instead of leaving pods running for the
+    /// next agent (upstream's behaviour, the default).
+    #[arg(long)]
+    pub stop_pods_on_exit: bool,
 }
 
 impl Options {
@@ -123,6 +129,7 @@ impl Options {
             crash_loop_backoff_max: Duration::from_secs(300),
             crash_loop_backoff_reset: Duration::from_secs(600),
             sync_frequency: Duration::from_secs(10),
+            stop_pods_on_exit: false,
         }
     }
 
@@ -151,7 +158,8 @@ pub enum Error {
 }
 
 /// Runs the agent until `shutdown` is cancelled. Pods keep running when the agent stops
-/// (as upstream's kubelet leaves its containers), so a restarted agent re-adopts them.
+/// (as upstream's kubelet leaves its containers), so a restarted agent re-adopts them; with
+/// `--stop-pods-on-exit` they are stopped and every host resource removed first.
 pub async fn run(
     opts: Options,
     client: kube::Client,
@@ -223,7 +231,11 @@ pub async fn run(
     for t in tasks {
         t.abort();
     }
-    agent.stop_workers();
+    if opts.stop_pods_on_exit {
+        agent.stop_all_pods().await;
+    } else {
+        agent.stop_workers();
+    }
     match server_task.await {
         Ok(Ok(())) | Err(_) => Ok(()),
         Ok(Err(e)) => Err(Error::Server(e)),

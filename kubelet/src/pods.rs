@@ -19,6 +19,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::events::{ObjectRef, Recorder};
 use crate::node::{MachineInfo, NodeHandle};
 use crate::probe::{ProbeKind, ProbeResults, Prober};
 use crate::runtime::{
@@ -38,6 +39,8 @@ pub struct Agent {
     /// The HTTPS API's real port (reported in daemonEndpoints).
     pub port: u16,
     pub machine: MachineInfo,
+    /// Events about pods (disabled for simulated nodes).
+    pub events: Recorder,
     workers: Mutex<HashMap<String, Worker>>,
     /// Runtime state found at start-up, per pod uid, handed to the pod's worker.
     adopted: Mutex<HashMap<String, Adopted>>,
@@ -45,6 +48,7 @@ pub struct Agent {
 
 struct Worker {
     tx: watch::Sender<Option<Arc<Pod>>>,
+    task: tokio::task::JoinHandle<()>,
 }
 
 #[derive(Default)]
@@ -64,7 +68,13 @@ impl Agent {
     ) -> Self {
         let machine =
             MachineInfo::read(&opts, format!("{}://{}", runtime.name(), runtime.version()));
+        let events = if runtime.is_simulated() {
+            Recorder::disabled()
+        } else {
+            Recorder::new(client.clone(), &opts.node_name)
+        };
         Agent {
+            events,
             client,
             opts,
             runtime,
@@ -90,6 +100,75 @@ impl Agent {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+    }
+
+    /// `--stop-pods-on-exit`: stops every pod this agent runs, each container gracefully
+    /// (its pod's terminationGracePeriodSeconds), removes their sandboxes and then the node's
+    /// own host resources (bridge, cgroups). Pod objects in the API are left as they are.
+    pub async fn stop_all_pods(&self) {
+        let drained: Vec<(String, Worker)> = self
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        let mut graces: HashMap<String, Duration> = HashMap::new();
+        let mut tasks = Vec::new();
+        for (uid, w) in drained {
+            let pod = w.tx.borrow().clone();
+            let grace = pod
+                .as_ref()
+                .and_then(|p| p.spec.as_ref())
+                .and_then(|s| s.termination_grace_period_seconds)
+                .unwrap_or(30)
+                .max(0)
+                .unsigned_abs();
+            graces.insert(uid, Duration::from_secs(grace));
+            // Dropping the sender tells the worker to stop; it may be mid-way through a
+            // container start, which is let finish so nothing starts after the stop below.
+            drop(w.tx);
+            tasks.push(w.task);
+        }
+        for mut task in tasks {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
+        }
+        let containers = self.runtime.list_containers().await.unwrap_or_else(|e| {
+            tracing::warn!("listing containers: {e}");
+            Vec::new()
+        });
+        let stops = containers
+            .iter()
+            .filter(|c| c.state == ContainerState::Running)
+            .map(|c| {
+                let grace = graces
+                    .get(&c.pod_uid)
+                    .copied()
+                    .unwrap_or(Duration::from_secs(2));
+                self.runtime.stop_container(&c.id, grace)
+            });
+        for r in futures::future::join_all(stops).await {
+            if let Err(e) = r {
+                tracing::warn!("stopping container: {e}");
+            }
+        }
+        let sandboxes = self.runtime.list_pod_sandboxes().await.unwrap_or_default();
+        for s in sandboxes {
+            if let Err(e) = self.runtime.remove_pod_sandbox(&s.id).await {
+                tracing::warn!(sandbox = %s.id, "removing sandbox: {e}");
+            }
+        }
+        if let Err(e) = self.runtime.shutdown().await {
+            tracing::warn!("removing the node's host resources: {e}");
+        }
+        tracing::info!(
+            pods = graces.len(),
+            "stopped every pod (--stop-pods-on-exit)"
+        );
     }
 
     /// Number of pods with a worker (for tests and metrics).
@@ -125,14 +204,14 @@ impl Agent {
             return;
         }
         let (tx, rx) = watch::channel(Some(pod));
-        workers.insert(uid.clone(), Worker { tx });
         let adopted = self
             .adopted
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&uid)
             .unwrap_or_default();
-        tokio::spawn(pod_worker(self.clone(), node, uid, rx, adopted));
+        let task = tokio::spawn(pod_worker(self.clone(), node, uid.clone(), rx, adopted));
+        workers.insert(uid, Worker { tx, task });
     }
 
     /// The pod is gone from the API: its worker tears it down and exits.
@@ -326,6 +405,8 @@ pub struct PodState {
     /// What was last written to pods/status.
     last_written: Option<PodStatus>,
     deleted_requested: bool,
+    /// The pod as last seen, for events (also after it is gone from the API).
+    pod_ref: Option<ObjectRef>,
 }
 
 fn is_running(c: &Option<ContainerStatus>) -> bool {
@@ -356,6 +437,7 @@ impl PodState {
             kick,
             last_written: None,
             deleted_requested: false,
+            pod_ref: None,
         };
         // Newest ready sandbox wins; others are leftovers to clean up on the next sync.
         let mut sandboxes = adopted.sandboxes;
@@ -397,6 +479,7 @@ impl PodState {
             .namespace
             .clone()
             .unwrap_or_else(|| "default".into());
+        self.pod_ref = Some(ObjectRef::pod(pod));
         // Containers adopted before the spec was known: move init containers to their map.
         for c in spec.init_containers.iter().flatten() {
             if let Some(rec) = self.containers.remove(&c.name) {
@@ -537,6 +620,13 @@ impl PodState {
             Err(e) => {
                 tracing::warn!(pod = %name, "creating pod sandbox: {e}");
                 self.sandbox_error = Some(format!("Failed to create pod sandbox: {e}"));
+                if let Some(r) = &self.pod_ref {
+                    agent.events.warning(
+                        r,
+                        "FailedCreatePodSandBox",
+                        format!("Failed to create pod sandbox: {e}"),
+                    );
+                }
                 self.sandbox_retry = Some(Instant::now() + Duration::from_secs(2));
                 false
             }
@@ -604,6 +694,13 @@ impl PodState {
                 && self.probes.liveness_failed(name, &cur.id)
             {
                 tracing::info!(container = %name, "liveness probe failed, restarting container");
+                if let Some(r) = &self.pod_ref {
+                    agent.events.normal(
+                        &r.container(name, false),
+                        "Killing",
+                        format!("Container {name} failed liveness probe, will be restarted"),
+                    );
+                }
                 rec.killed_by_liveness = true;
                 let _ = agent.runtime.stop_container(&cur.id, grace).await;
                 if let Ok(s) = agent.runtime.container_status(&cur.id).await {
@@ -643,9 +740,14 @@ impl PodState {
                 }
                 Some(_) => false,
             };
+            let running = is_running(&rec.current);
             if start {
                 self.start_with_backoff(agent, pod, spec, c, false, next)
                     .await;
+            } else if running && !self.probers.contains_key(&c.name) {
+                // A container re-adopted after an agent restart: probe it again (its
+                // readiness starts as failed until the first success, as upstream's).
+                self.start_probers(agent, pod, c);
             }
         }
     }
@@ -699,6 +801,17 @@ impl PodState {
             {
                 let delay = rec.backoff_delay.unwrap_or_default();
                 if has_run {
+                    if let Some(r) = &self.pod_ref {
+                        agent.events.warning(
+                            &r.container(&c.name, init),
+                            "BackOff",
+                            format!(
+                                "Back-off restarting failed container {} in pod {name}_{namespace}({uid})",
+                                c.name
+                            ),
+                        );
+                    }
+                    let rec = self.record(&c.name, init);
                     rec.waiting = Some((
                         "CrashLoopBackOff".into(),
                         format!(
@@ -728,6 +841,7 @@ impl PodState {
         let base = agent.opts.crash_loop_backoff_base;
         let max = agent.opts.crash_loop_backoff_max;
         let restarting = self.record(&c.name, init).current.is_some();
+        let event_ref = self.pod_ref.as_ref().map(|r| r.container(&c.name, init));
         let rec = self.record(&c.name, init);
         // Upstream's back-off: every (re)start, successful or not, pushes the next allowed
         // start out by a delay that doubles from the base up to the maximum.
@@ -741,6 +855,14 @@ impl PodState {
         }
         match result {
             Ok(status) => {
+                if let Some(r) = &event_ref {
+                    agent
+                        .events
+                        .normal(r, "Created", format!("Created container: {}", c.name));
+                    agent
+                        .events
+                        .normal(r, "Started", format!("Started container {}", c.name));
+                }
                 if restarting {
                     rec.restart_count = attempt;
                     rec.previous = rec.current.take();
@@ -753,6 +875,17 @@ impl PodState {
                 }
             }
             Err((reason, message)) => {
+                if let Some(r) = &event_ref {
+                    match reason.as_str() {
+                        // No sandbox yet: nothing failed, the pod is still being set up.
+                        "ContainerCreating" if message.is_empty() => {}
+                        // Volume set-up (e.g. a missing configMap): upstream's FailedMount.
+                        "ContainerCreating" => agent.events.warning(r, "FailedMount", &message),
+                        _ => agent
+                            .events
+                            .warning(r, "Failed", format!("Error: {message}")),
+                    }
+                }
                 rec.waiting = Some((reason, message));
                 let left = delay;
                 *next = Some(next.map_or(left, |n| n.min(left)));
@@ -855,7 +988,6 @@ impl PodState {
             .as_ref()
             .and_then(|s| s.ips.first().copied())
             .unwrap_or(agent.node_ip);
-        let _ = pod;
         let prober = Prober::start(
             agent.runtime.clone(),
             c,
@@ -863,6 +995,10 @@ impl PodState {
             pod_ip,
             self.probes.clone(),
             self.kick.clone(),
+            (
+                agent.events.clone(),
+                ObjectRef::pod(pod).container(&c.name, false),
+            ),
         );
         self.probers.insert(c.name.clone(), prober);
     }
@@ -885,17 +1021,27 @@ impl PodState {
 
     async fn stop_everything(&mut self, agent: &Agent, grace: Duration, remove_sandbox: bool) {
         self.probers.clear();
-        let running: Vec<String> = self
+        let running: Vec<(String, bool, String)> = self
             .containers
-            .values()
-            .chain(self.init_containers.values())
-            .filter(|r| is_running(&r.current))
-            .filter_map(|r| r.current.as_ref().map(|c| c.id.clone()))
+            .iter()
+            .map(|(n, r)| (n, false, r))
+            .chain(self.init_containers.iter().map(|(n, r)| (n, true, r)))
+            .filter(|(_, _, r)| is_running(&r.current))
+            .filter_map(|(n, init, r)| r.current.as_ref().map(|c| (n.clone(), init, c.id.clone())))
             .collect();
+        if let Some(r) = &self.pod_ref {
+            for (name, init, _) in &running {
+                agent.events.normal(
+                    &r.container(name, *init),
+                    "Killing",
+                    format!("Stopping container {name}"),
+                );
+            }
+        }
         // Containers stop in parallel, each with the full grace period, as upstream.
         let stops = running
             .iter()
-            .map(|id| agent.runtime.stop_container(id, grace));
+            .map(|(_, _, id)| agent.runtime.stop_container(id, grace));
         for r in futures::future::join_all(stops).await {
             if let Err(e) = r {
                 tracing::warn!(pod_uid = %self.uid, "stopping container: {e}");

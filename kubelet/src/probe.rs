@@ -17,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
+use crate::events::{ObjectRef, Recorder};
 use crate::runtime::Runtime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,6 +116,7 @@ impl Prober {
         pod_ip: IpAddr,
         results: ProbeResults,
         kick: Arc<Notify>,
+        events: (Recorder, ObjectRef),
     ) -> Prober {
         let token = CancellationToken::new();
         results.reset(&c.name, &container_id);
@@ -137,6 +139,7 @@ impl Prober {
                 probe,
                 results: results.clone(),
                 kick: kick.clone(),
+                events: events.clone(),
             };
             let token = token.clone();
             tokio::spawn(async move {
@@ -161,6 +164,8 @@ struct ProbeWorker {
     probe: Probe,
     results: ProbeResults,
     kick: Arc<Notify>,
+    /// Where Unhealthy events go, and the container they are about.
+    events: (Recorder, ObjectRef),
 }
 
 fn secs(v: Option<i32>, default: i32, min: i32) -> Duration {
@@ -204,6 +209,15 @@ impl ProbeWorker {
                 }
                 Err(why) => {
                     tracing::debug!(container = %name, kind = ?self.kind, "probe failed: {why}");
+                    // Upstream records every failed probe (not only the one that crosses the
+                    // threshold); repeats are counted on one Event.
+                    let kind = match self.kind {
+                        ProbeKind::Liveness => "Liveness",
+                        ProbeKind::Readiness => "Readiness",
+                        ProbeKind::Startup => "Startup",
+                    };
+                    let (recorder, object) = &self.events;
+                    recorder.warning(object, "Unhealthy", format!("{kind} probe failed: {why}"));
                     failures += 1;
                     successes = 0;
                 }
@@ -269,7 +283,15 @@ pub async fn run_probe(
         return if r.exit_code == 0 {
             Ok(())
         } else {
-            Err(format!("command exited with {}", r.exit_code))
+            // Upstream reports the command's output; without any, say how it ended.
+            let mut output = r.stdout;
+            output.extend_from_slice(&r.stderr);
+            let output = String::from_utf8_lossy(&output).trim().to_string();
+            if output.is_empty() {
+                Err(format!("command {cmd:?} exited with {}", r.exit_code))
+            } else {
+                Err(output)
+            }
         };
     }
     if let Some(tcp) = &p.tcp_socket {

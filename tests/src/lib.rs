@@ -4,3 +4,4 @@ pub mod apiserver;
 pub mod cluster;
 pub mod controllers;
 pub mod etcd;
+pub mod kubelet;

@@ -5,6 +5,7 @@ pub mod codec;
 pub mod discovery;
 pub mod filter;
 pub mod list;
+pub mod podlogs;
 pub mod protowatch;
 pub mod request;
 pub mod watch;
@@ -445,22 +446,7 @@ async fn serve_resource(
             Ok(respond(StatusCode::OK, encoding, &scale_of(&obj, resource)))
         }
         (Verb::Get, Some("log")) => {
-            let pod = registry
-                .get(resource, namespace, name.unwrap_or(""))
-                .await?;
-            let node = pod
-                .pointer("/spec/nodeName")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if node.is_empty() {
-                return Err(ApiError::bad_request(format!(
-                    "pod {} does not have a host assigned",
-                    name.unwrap_or("")
-                )));
-            }
-            Err(ApiError::service_unavailable(
-                "pods/log is not served yet: this ferrokube version has no node agent log proxy",
-            ))
+            podlogs::pod_log(state, resource, namespace, name.unwrap_or(""), query).await
         }
         (Verb::Create, None) => {
             let bytes = codec::read_body(headers, body).await?;

@@ -268,4 +268,11 @@ pub trait Runtime: Send + Sync + 'static {
 
     /// Every container this runtime knows, running or exited, in all sandboxes.
     async fn list_containers(&self) -> Result<Vec<ContainerStatus>, RuntimeError>;
+
+    /// Removes the node-wide host resources the runtime created (bridge, parent cgroup, and
+    /// anything of its sandboxes still left), once the agent has stopped every pod
+    /// (`--stop-pods-on-exit`). Nothing to do for runtimes that create none.
+    async fn shutdown(&self) -> Result<(), RuntimeError> {
+        Ok(())
+    }
 }

@@ -477,7 +477,10 @@ async fn check_namespaces(tools: &Tools) -> Result<(), RuntimeError> {
 /// cgroups. Blocking, so a test's Drop can call it; meant for tests and teardown, not for a
 /// running agent.
 pub fn cleanup_host(root_dir: &Path, node_name: &str) {
-    let names = HostNames::new(root_dir, node_name);
+    cleanup_names(&HostNames::new(root_dir, node_name));
+}
+
+fn cleanup_names(names: &HostNames) {
     let cgroups = NodeCgroups::detect(&names.cgroup_parent);
     for child in cgroups.children() {
         cgroups.container(&child).kill_all();
@@ -1404,6 +1407,13 @@ impl Runtime for ProcessRuntime {
             .iter()
             .map(|c| lock(&c.record).status())
             .collect())
+    }
+
+    async fn shutdown(&self) -> Result<(), RuntimeError> {
+        let names = self.inner.names.clone();
+        tokio::task::spawn_blocking(move || cleanup_names(&names))
+            .await
+            .map_err(|e| RuntimeError::Other(format!("removing host resources: {e}")))
     }
 }
 
