@@ -28,10 +28,8 @@ use k8s_openapi::api::certificates::v1::{
 };
 use kube::api::{ObjectMeta, PostParams};
 use kube::{Api, Client};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio_util::sync::CancellationToken;
 
 const SIGNER: &str = "kubernetes.io/kube-apiserver-client-kubelet";
@@ -227,56 +225,6 @@ fn host_port(server: &str) -> anyhow::Result<(String, u16)> {
     Ok((host, uri.port_u16().unwrap_or(443)))
 }
 
-/// Accepts any server certificate: used only to read the chain the server presents, which
-/// is then checked against the pinned CA hash before anything is trusted.
-#[derive(Debug)]
-struct ReadChainOnly(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for ReadChainOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// The certificate chain `server` presents, read without verifying it.
 async fn fetch_chain(server: &str) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let (host, port) = host_port(server)?;
@@ -285,7 +233,11 @@ async fn fetch_chain(server: &str) -> anyhow::Result<Vec<CertificateDer<'static>
         .with_safe_default_protocol_versions()
         .context("TLS configuration")?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(ReadChainOnly(provider)))
+        .with_custom_certificate_verifier(
+            // Only to read the chain, which is checked against the pinned CA hash before anything
+            // is trusted.
+            Arc::new(apiserver::tls::UnverifiedServerCert::new(provider)),
+        )
         .with_no_client_auth();
     let name = ServerName::try_from(host.clone())
         .with_context(|| format!("{host:?} is not a valid server name"))?;

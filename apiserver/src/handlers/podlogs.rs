@@ -16,9 +16,7 @@ use http::{StatusCode, header};
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use machinery::{ApiError, ResourceInfo};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
 use serde_json::Value;
 
 use super::request::Query;
@@ -279,7 +277,7 @@ async fn proxy(host: &str, port: u16, node: &str, path: &str) -> Result<Response
         .with_safe_default_protocol_versions()
         .map_err(|e| ApiError::internal(format!("TLS client config: {e}")))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+        .with_custom_certificate_verifier(Arc::new(crate::tls::UnverifiedServerCert::new(provider)))
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let server_name = ServerName::try_from(host.to_string())
@@ -341,56 +339,6 @@ async fn proxy(host: &str, port: u16, node: &str, path: &str) -> Result<Response
         .header(header::CONTENT_TYPE, "text/plain")
         .body(Body::new(response.into_body()))
         .map_err(|e| ApiError::internal(format!("building the response: {e}")))
-}
-
-/// Accepts any kubelet serving certificate (see the module comment); handshake signatures are
-/// still checked, so the peer must hold the certificate's key.
-#[derive(Debug)]
-struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }
 
 #[cfg(test)]
