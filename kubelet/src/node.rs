@@ -26,6 +26,10 @@ use crate::{Error, Options, cidr};
 
 /// Label every simulated node carries.
 pub const SIMULATED_LABEL: &str = "ferrokube.io/simulated";
+/// Label naming the node's container runtime (`process` or `simulated`): the scheduler keeps
+/// pods whose containers need an image (no `command`) off `process` nodes, which have no
+/// image store and could only report them Waiting.
+pub const RUNTIME_LABEL: &str = "ferrokube.io/runtime";
 /// How many API requests the heartbeat loops keep in flight.
 const CONCURRENCY: usize = 32;
 
@@ -289,6 +293,9 @@ fn node_object(agent: &Agent, node: &NodeHandle) -> Result<Node, String> {
     labels.insert("beta.kubernetes.io/arch".to_string(), arch().to_string());
     if agent.runtime.is_simulated() {
         labels.insert(SIMULATED_LABEL.to_string(), "true".to_string());
+        labels.insert(RUNTIME_LABEL.to_string(), "simulated".to_string());
+    } else {
+        labels.insert(RUNTIME_LABEL.to_string(), "process".to_string());
     }
     for kv in &agent.opts.node_labels {
         let (k, v) = kv

@@ -66,6 +66,9 @@ pub struct PodInfo {
     pub deleting: bool,
     pub scheduling_gated: bool,
     pub scheduled_condition: Option<ScheduledCondition>,
+    /// Some container (init or regular) has no `command`, so only a runtime that pulls
+    /// images can start it (see `plugins::node_runtime`).
+    pub needs_image_entrypoint: bool,
 }
 
 impl PodInfo {
@@ -75,6 +78,11 @@ impl PodInfo {
         let spec = pod.spec.unwrap_or_default();
         let status = pod.status.unwrap_or_default();
         let (requests, non_zero_requests) = pod_requests(&spec);
+        let needs_image_entrypoint = spec
+            .containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
+            .any(|c| c.command.as_ref().is_none_or(|cmd| cmd.is_empty()));
         let mut host_ports = Vec::new();
         for c in spec
             .containers
@@ -145,6 +153,7 @@ impl PodInfo {
             deleting: meta.deletion_timestamp.is_some(),
             scheduling_gated: spec.scheduling_gates.is_some_and(|g| !g.is_empty()),
             scheduled_condition,
+            needs_image_entrypoint,
         }
     }
 

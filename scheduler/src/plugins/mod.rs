@@ -7,14 +7,15 @@ pub mod node_affinity;
 pub mod node_name;
 pub mod node_ports;
 pub mod node_resources_fit;
+pub mod node_runtime;
 pub mod node_unschedulable;
 pub mod pod_topology_spread;
 pub mod taint_toleration;
 
 use crate::framework::Framework;
 
-/// Upstream's default plugins (those this scheduler implements): filters in upstream's
-/// order, so the first failing one names the reason; scores with weights TaintToleration 3,
+/// Upstream's default plugins (those this scheduler implements) plus ferrokube's NodeRuntime:
+/// filters in upstream's order, so the first failing one names the reason; scores with weights TaintToleration 3,
 /// NodeAffinity 2, PodTopologySpread 2, NodeResourcesFit (LeastAllocated) 1,
 /// NodeResourcesBalancedAllocation 1.
 pub fn default_framework(percentage_of_nodes_to_score: u32, parallelism: usize) -> Framework {
@@ -22,6 +23,7 @@ pub fn default_framework(percentage_of_nodes_to_score: u32, parallelism: usize) 
         vec![
             Box::new(node_unschedulable::NodeUnschedulable),
             Box::new(node_name::NodeName),
+            Box::new(node_runtime::NodeRuntime),
             Box::new(taint_toleration::TaintToleration),
             Box::new(node_affinity::NodeAffinity),
             Box::new(node_ports::NodePorts),
