@@ -603,8 +603,33 @@ pub async fn heartbeat_leases(agent: Arc<Agent>, shutdown: CancellationToken) {
     }
 }
 
+/// The Ready status of a node's conditions, as stored or as reported.
+fn ready_status(status: Option<&NodeStatus>) -> Option<&str> {
+    status?
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.status.as_str())
+}
+
+/// When someone else rewrote the node's Ready condition (the node lifecycle controller sets
+/// Unknown after missed heartbeats, e.g. while this agent was stopped or cut off), the last
+/// report no longer describes what is stored: forgetting it makes the next status update
+/// re-post the agent's view, as upstream's kubelet does by comparing with the Node it reads.
+fn forget_report_if_overwritten(handle: &NodeHandle, stored: &Node) {
+    let mut reported = handle.reported.lock().unwrap_or_else(|e| e.into_inner());
+    let differs = reported
+        .as_ref()
+        .is_some_and(|(last, _)| ready_status(Some(last)) != ready_status(stored.status.as_ref()));
+    if differs {
+        tracing::info!(node = %handle.name, "stored Ready condition differs from the last report; re-posting");
+        *reported = None;
+    }
+}
+
 /// Follows the agent's Node objects for spec.podCIDR assignments (from the
-/// controller-manager's node IPAM).
+/// controller-manager's node IPAM) and for Ready conditions others overwrote.
 pub async fn watch_nodes(agent: Arc<Agent>, shutdown: CancellationToken) {
     let api: Api<Node> = Api::all(agent.client.clone());
     let config = if agent.nodes.len() == 1 {
@@ -623,6 +648,7 @@ pub async fn watch_nodes(agent: Arc<Agent>, shutdown: CancellationToken) {
                 .and_then(|n| agent.nodes.get(n))
             {
                 note_cidr(handle, &node);
+                forget_report_if_overwritten(handle, &node);
             }
             futures::future::ready(Ok(()))
         });

@@ -43,7 +43,14 @@ impl Proc {
         log_dir: &Path,
         netns: &str,
     ) -> anyhow::Result<Proc> {
-        let prefix = vec!["ip".into(), "netns".into(), "exec".into(), netns.into()];
+        // nsenter rather than `ip netns exec`: the latter also gives the process its own
+        // mount namespace with a fresh /sys, without the cgroup hierarchy a node agent needs
+        // for its pods.
+        let prefix = vec![
+            "nsenter".into(),
+            format!("--net=/run/netns/{netns}"),
+            "--".into(),
+        ];
         Self::start_with_prefix(name, binary_name, args, log_dir, prefix)
     }
 

@@ -135,8 +135,17 @@ async fn run() {
         &format!("https://{}:{port}", net.gateway),
     )
     .unwrap();
+    // Declared before the agents so it runs after they are killed: their pods' processes,
+    // network namespaces and cgroups outlive a killed agent by design.
+    let mut host_cleanups = Vec::new();
     let mut agents = Vec::new();
     for (i, host) in net.hosts.iter().enumerate() {
+        let root_dir = logs.join(format!("node-{i}"));
+        std::fs::create_dir_all(&root_dir).unwrap();
+        host_cleanups.push(e2e::kubelet::HostCleanup::new(
+            &root_dir,
+            &format!("node-{i}"),
+        ));
         let args: Vec<String> = vec![
             "--kubeconfig".into(),
             node_kubeconfig.display().to_string(),
@@ -145,7 +154,7 @@ async fn run() {
             "--runtime".into(),
             "process".into(),
             "--root-dir".into(),
-            logs.join(format!("node-{i}")).display().to_string(),
+            root_dir.display().to_string(),
             "--node-ip".into(),
             host.ip.to_string(),
             "--node-lease-duration-seconds".into(),
@@ -235,8 +244,22 @@ async fn run() {
     )
     .await
     .unwrap_or_else(|e| panic!("{e}\n{}", tails(&agents)));
-    // Not asserted yet: node-0 reporting Ready again. The agent re-posts its status only when
-    // its own view changes, so the controller-manager's Unknown stays until the report
-    // frequency (5 min); tracked in the session notes.
+    // The agent sees that the controller-manager overwrote its Ready condition with Unknown
+    // and posts its own view again.
+    eventually("node-0 Ready again", Duration::from_secs(30), || async {
+        let out = kube
+            .kubectl(&[
+                "get",
+                "node",
+                "node-0",
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+            ])
+            .await
+            .ok()?;
+        (out.trim() == "True").then_some(())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\n{}", tails(&agents)));
     drop(agents);
 }
